@@ -1,0 +1,42 @@
+# The two commands in the README: `make run` and `make test`. Both work on a fresh
+# machine with only Python 3.11: they create the virtualenv and install what they need.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint check-migrations ci sandbox clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The development site: DEBUG, SQLite, the built-in i'mport sandbox, a demo login.
+run: $(VENV)/.installed
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py create_demo_user
+	@echo "Open http://127.0.0.1:$(PORT)/ and sign in with the demo login above."
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# The whole test suite. DATABASE_URL / CACHE_URL pick PostgreSQL / Redis when set.
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check-migrations: $(VENV)/.installed
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# The i'mport sandbox over HTTP, for other programs and end-to-end runs.
+sandbox: $(VENV)/.installed
+	DEBUG=1 $(BIN)/python manage.py iamport_sandbox --host 127.0.0.1 --port 8089
+
+clean:
+	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3

@@ -1,0 +1,11 @@
+"""The JSON API, version 1. Each module contributes the routes of one resource."""
+
+from django.urls import path
+
+from .auth import ObtainTokenView
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", ObtainTokenView.as_view(), name="token"),
+]

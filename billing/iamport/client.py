@@ -1,0 +1,286 @@
+"""The one place that speaks HTTP to i'mport.
+
+``IamportClient`` owns a pooled ``requests.Session``, the base URL, the REST API
+keys and the timeouts. Its access token lives in Django's cache, so every worker
+of a deployment (with a shared cache such as Redis) uses the same token until
+shortly before it expires; a 401 refreshes it once and retries. The client never
+touches models: services call it and record what it answered.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from typing import Any
+
+import requests
+from django.core.cache import cache
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from .errors import (
+    IamportAuthError,
+    IamportError,
+    IamportNotFound,
+    IamportOutcomeUnknown,
+    IamportRefused,
+    IamportUnavailable,
+)
+from .types import AccessToken, CardDetails, Customer, Payment
+
+logger = logging.getLogger(__name__)
+
+# Never use a token in its last minute: a request started then could arrive after expiry.
+TOKEN_SAFETY_MARGIN = 60
+# How long a process waits for another one that is already fetching the token.
+TOKEN_WAIT_SECONDS = 5.0
+
+
+class IamportClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        api_secret: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        pool_size: int = 32,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = session or requests.Session()
+        if session is None:
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+            self.session.mount("https://", adapter)
+            self.session.mount("http://", adapter)
+        key_digest = hashlib.sha256(f"{self.base_url}|{api_key}".encode()).hexdigest()[:16]
+        self._token_cache_key = f"iamport:token:{key_digest}"
+        self._token_lock_key = f"iamport:token-lock:{key_digest}"
+        self._token_thread_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"IamportClient(base_url={self.base_url!r})"
+
+    # --- billing keys ----------------------------------------------------------------------------
+    def issue_billing_key(
+        self, customer_uid: str, card: CardDetails, *, pg: str = "", channel_key: str = "", **customer: str
+    ) -> Customer:
+        body: dict[str, Any] = {**card.as_params(), **customer}
+        if pg:
+            body["pg"] = pg
+        if channel_key:
+            body["channel_key"] = channel_key
+        answer = self._call("POST", f"/subscribe/customers/{customer_uid}", json=body)
+        return Customer.from_annotation(answer)
+
+    def get_billing_key(self, customer_uid: str) -> Customer:
+        return Customer.from_annotation(self._call("GET", f"/subscribe/customers/{customer_uid}"))
+
+    def get_billing_keys(self, customer_uids: list[str]) -> list[Customer]:
+        """Many at once; those i'mport does not know are simply absent from the answer."""
+        answer = self._call("GET", "/subscribe/customers", params={"customer_uid[]": customer_uids})
+        return [Customer.from_annotation(item) for item in answer or ()]
+
+    def delete_billing_key(self, customer_uid: str, *, reason: str = "") -> Customer:
+        params = {"reason": reason} if reason else None
+        return Customer.from_annotation(
+            self._call("DELETE", f"/subscribe/customers/{customer_uid}", params=params)
+        )
+
+    # --- payments ----------------------------------------------------------------------------------
+    def pay_again(
+        self, *, customer_uid: str, merchant_uid: str, amount: int, name: str, **extra: Any
+    ) -> Payment:
+        body = {"customer_uid": customer_uid, "merchant_uid": merchant_uid, "amount": amount, "name": name}
+        return Payment.from_annotation(
+            self._call("POST", "/subscribe/payments/again", json={**body, **extra})
+        )
+
+    def pay_onetime(
+        self,
+        *,
+        merchant_uid: str,
+        amount: int,
+        name: str,
+        card: CardDetails,
+        customer_uid: str = "",
+        pg: str = "",
+        **extra: Any,
+    ) -> Payment:
+        body: dict[str, Any] = {
+            "merchant_uid": merchant_uid,
+            "amount": amount,
+            "name": name,
+            **card.as_params(),
+        }
+        if customer_uid:
+            body["customer_uid"] = customer_uid
+        if pg:
+            body["pg"] = pg
+        return Payment.from_annotation(
+            self._call("POST", "/subscribe/payments/onetime", json={**body, **extra})
+        )
+
+    def get_payment(self, imp_uid: str) -> Payment:
+        return Payment.from_annotation(self._call("GET", f"/payments/{imp_uid}"))
+
+    def find_payment(self, merchant_uid: str) -> Payment:
+        return Payment.from_annotation(self._call("GET", f"/payments/find/{merchant_uid}"))
+
+    def cancel_payment(
+        self, *, merchant_uid: str, amount: int | None, reason: str, checksum: int | None = None
+    ) -> Payment:
+        """Refund ``amount`` won (``None``: all that is left). ``checksum`` guards against a double refund."""
+        body: dict[str, Any] = {"merchant_uid": merchant_uid, "reason": reason}
+        if amount is not None:
+            body["amount"] = amount
+        if checksum is not None:
+            body["checksum"] = checksum
+        return Payment.from_annotation(self._call("POST", "/payments/cancel", json=body))
+
+    # --- token -------------------------------------------------------------------------------------
+    def fetch_token(self) -> AccessToken:
+        """Ask i'mport for the access token (the same one while it is valid) and cache it."""
+        try:
+            response = self.session.post(
+                self.base_url + "/users/getToken",
+                json={"imp_key": self._api_key, "imp_secret": self._api_secret},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            # Asking for a token changes nothing, so every failure here is plain unavailability.
+            raise IamportUnavailable("i'mport could not be reached for an access token") from exc
+        if response.status_code == 401:
+            raise IamportAuthError(_message_of(response), http_status=401, code=_code_of(response))
+        data = _answer_of(response, write=False)
+        token = AccessToken(
+            access_token=data["access_token"], now=int(data["now"]), expired_at=int(data["expired_at"])
+        )
+        # Judged against i'mport's clock (now), not ours: a skewed local clock must not keep a dead token.
+        lifetime = token.seconds_left - TOKEN_SAFETY_MARGIN
+        if lifetime > 0:
+            cache.set(self._token_cache_key, token.access_token, timeout=lifetime)
+        return token
+
+    def access_token(self) -> str:
+        token = cache.get(self._token_cache_key)
+        if token:
+            return token
+        # One fetch per process at a time, and (through cache.add) one per deployment:
+        # the others wait briefly for the token the first one stores.
+        with self._token_thread_lock:
+            token = cache.get(self._token_cache_key)
+            if token:
+                return token
+            if cache.add(self._token_lock_key, "1", timeout=int(TOKEN_WAIT_SECONDS) + 5):
+                try:
+                    return self.fetch_token().access_token
+                finally:
+                    cache.delete(self._token_lock_key)
+            deadline = time.monotonic() + TOKEN_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+                token = cache.get(self._token_cache_key)
+                if token:
+                    return token
+            return self.fetch_token().access_token
+
+    def forget_token(self, token: str) -> None:
+        """Drop the cached token, unless another worker already replaced it with a fresh one."""
+        if cache.get(self._token_cache_key) == token:
+            cache.delete(self._token_cache_key)
+
+    # --- transport ---------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        write = method != "GET"
+        token = self.access_token()
+        response = self._send(method, path, token, write=write, **kwargs)
+        if response.status_code == 401:
+            # i'mport refused the token before doing anything: refreshing and sending again is safe.
+            self.forget_token(token)
+            token = self.fetch_token().access_token
+            response = self._send(method, path, token, write=write, **kwargs)
+            if response.status_code == 401:
+                raise IamportAuthError(_message_of(response), code=_code_of(response), http_status=401)
+        return _answer_of(response, write=write)
+
+    def _send(self, method: str, path: str, token: str, *, write: bool, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        attempts = 1 if write else 2  # reads are safe to repeat once
+        for attempt in range(attempts):
+            try:
+                return self.session.request(
+                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+                )
+            except requests.RequestException as exc:
+                error = _transport_error(exc, write=write)
+                if attempt + 1 < attempts:
+                    logger.info(
+                        "i'mport %s %s failed (%s), reading once more", method, path, type(error).__name__
+                    )
+                    continue
+                raise error from exc
+        raise AssertionError("unreachable")
+
+
+def _transport_error(exc: requests.RequestException, *, write: bool) -> IamportError:
+    """Did the request leave this machine? Only then can i'mport have acted on it."""
+    if isinstance(exc, requests.ConnectTimeout) or _never_connected(exc):
+        return IamportUnavailable("i'mport could not be reached")
+    if write and isinstance(exc, requests.Timeout | requests.ConnectionError):
+        return IamportOutcomeUnknown("i'mport did not answer in time; the request may have been carried out")
+    return IamportUnavailable("i'mport did not answer")
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
+def _answer_of(response: requests.Response, *, write: bool) -> Any:
+    """Map an HTTP answer to its ``response`` payload or to the one error class that fits.
+
+    The single place where status codes and i'mport's ``code`` are classified.
+    """
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = (body.get("message") if isinstance(body, dict) else None) or ""
+    if status == 401:
+        raise IamportAuthError(message or "access refused", code=code, http_status=status)
+    if status == 404:
+        raise IamportNotFound(message or "not found", code=code, http_status=status)
+    if status == 504 and write:
+        raise IamportOutcomeUnknown("i'mport's gateway timed out", code=code, http_status=status)
+    if status >= 500:
+        raise IamportUnavailable(message or "i'mport failed on its side", code=code, http_status=status)
+    if not isinstance(body, dict) or not isinstance(code, int):
+        if write and 200 <= status < 300:
+            raise IamportOutcomeUnknown("i'mport's answer could not be read", http_status=status)
+        raise IamportUnavailable("i'mport's answer could not be read", http_status=status)
+    if code != 0:
+        raise IamportRefused(message or "refused", code=code, http_status=status)
+    if status >= 400:
+        raise IamportRefused(message or "refused", code=code, http_status=status)
+    return body.get("response")
+
+
+def _message_of(response: requests.Response) -> str:
+    try:
+        return response.json().get("message") or ""
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _code_of(response: requests.Response) -> int | None:
+    try:
+        return response.json().get("code")
+    except (ValueError, AttributeError):
+        return None

@@ -1,0 +1,24 @@
+"""A last line of defence: scrub anything that looks like a card number from log records.
+
+The code never logs card fields in the first place; this filter catches a third-party
+library (or a future mistake) that formats a request body into a message.
+"""
+
+import logging
+import re
+
+# 13 to 19 digits, optionally grouped by dashes or spaces: the shape of a PAN.
+_PAN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def redact(text: str) -> str:
+    return _PAN.sub("[card number removed]", text)
+
+
+class RedactCardData(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("cards/", views.card_list, name="card-list"),
+    path("cards/new/", views.card_new, name="card-new"),
+    path("cards/<str:customer_uid>/delete/", views.card_delete, name="card-delete"),
+]

@@ -1,0 +1,125 @@
+"""The customer's web pages: list cards, register one, remove one. Sign-up and health too.
+
+Views validate, call one service or selector, and render. Card data exists only in the
+POST that carries it: ``sensitive_post_parameters`` keeps it out of error reports,
+``sensitive_variables`` out of tracebacks, and the form never renders it back.
+"""
+
+from http import HTTPStatus
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import selectors, services
+from .cards import CARD_FIELDS
+from .forms import CardRegistrationForm, SignUpForm
+from .iamport.errors import IamportRefused
+from .iamport.types import CardDetails
+from .models import BillingKeyEvent
+
+
+@login_required
+@require_GET
+def card_list(request: HttpRequest) -> HttpResponse:
+    cards = selectors.billing_keys_of(request.user)
+    return render(request, "billing/card_list.html", {"cards": cards})
+
+
+@sensitive_post_parameters(*CARD_FIELDS)
+@sensitive_variables("form", "card")
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def card_new(request: HttpRequest) -> HttpResponse:
+    # Anything else posted (a customer_uid in a hidden field, say) is ignored: the server makes the uid.
+    form = CardRegistrationForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET" or not form.is_valid():
+        status = HTTPStatus.OK if request.method == "GET" else HTTPStatus.BAD_REQUEST
+        return render(request, "billing/card_form.html", {"form": form}, status=status)
+
+    card = CardDetails(
+        number=form.cleaned_data["card_number"],
+        expiry=form.cleaned_data["expiry"],
+        birth=form.cleaned_data["birth"],
+        pwd_2digit=form.cleaned_data["pwd_2digit"],
+    )
+    try:
+        billing_key = services.register_card(owner=request.user, card=card, source=BillingKeyEvent.Source.WEB)
+    except services.BillingKeyError as error:
+        if error.outcome_unknown:
+            messages.warning(
+                request,
+                _(
+                    "The card company did not answer in time. We are checking with i'mport whether "
+                    "your card was registered; it is listed below as being checked. Do not register it again."
+                ),
+            )
+            return redirect("billing:card-list")
+        form.add_error(None, _refusal_message(error))
+        return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
+
+    messages.success(
+        request,
+        _("Card registered: %(card)s %(number)s")
+        % {"card": billing_key.card_name, "number": billing_key.masked_card_number},
+    )
+    return redirect("billing:card-list")
+
+
+def _refusal_message(error: services.BillingKeyError) -> str:
+    if isinstance(error.cause, IamportRefused):
+        # i'mport's own reason (e.g. the card company's decline) is what the customer needs to read.
+        return _("The card was not registered: %(reason)s") % {"reason": error.cause.message}
+    return _("Card registration is unavailable right now. Nothing was registered; please try again shortly.")
+
+
+@login_required
+@require_POST
+def card_delete(request: HttpRequest, customer_uid: str) -> HttpResponse:
+    billing_key = selectors.billing_key_of(request.user, customer_uid)
+    try:
+        services.delete_billing_key(
+            billing_key=billing_key, actor=request.user, source=BillingKeyEvent.Source.WEB
+        )
+    except services.BillingKeyError as error:
+        messages.error(
+            request, _("The card could not be removed: %(reason)s") % {"reason": error.cause.message}
+        )
+    else:
+        messages.success(request, _("Card removed: %(card)s") % {"card": billing_key.masked_card_number})
+    return redirect("billing:card-list")
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("billing:card-list")
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("billing:card-list")
+    status = HTTPStatus.BAD_REQUEST if request.method == "POST" else HTTPStatus.OK
+    return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse(
+            {"status": "error", "database": "unavailable"}, status=HTTPStatus.SERVICE_UNAVAILABLE
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,181 @@
+"""Settings for the merchant site.
+
+Every value comes from the environment, read once through one ``environ.Env``
+(a ``.env`` file beside manage.py is read when present; ``.env.example`` lists
+all of them). With ``DEBUG`` on, the site runs on embedded defaults: SQLite, a
+local-memory cache and the built-in i'mport sandbox. With ``DEBUG`` off it
+refuses to start without a secret key, real i'mport keys and allowed hosts.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+TESTING = env.bool("TESTING", default=False)
+
+if DEBUG or TESTING:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "merchant_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "merchant_site.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# The access token lives here: with Redis, all workers of a deployment share one token.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "billing:card-list"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG and not TESTING:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- i'mport -------------------------------------------------------------------------------------
+IAMPORT_API_URL = env.str("IAMPORT_API_URL", default="https://api.iamport.kr")
+IAMPORT_API_KEY = env.str("IAMPORT_API_KEY", default="")
+IAMPORT_API_SECRET = env.str("IAMPORT_API_SECRET", default="")
+IAMPORT_PG = env.str("IAMPORT_PG", default="")
+IAMPORT_CHANNEL_KEY = env.str("IAMPORT_CHANNEL_KEY", default="")
+IAMPORT_CONNECT_TIMEOUT = env.float("IAMPORT_CONNECT_TIMEOUT", default=3.05)
+# Card companies can take several seconds to answer a billing-key request.
+IAMPORT_READ_TIMEOUT = env.float("IAMPORT_READ_TIMEOUT", default=30.0)
+IAMPORT_POOL_SIZE = env.int("IAMPORT_POOL_SIZE", default=32)
+# Where the in-process sandbox keeps its state between restarts of the dev server.
+IAMPORT_SANDBOX_STATE = env.str("IAMPORT_SANDBOX_STATE", default=str(BASE_DIR / "iamport_sandbox.sqlite3"))
+
+# No keys in DEBUG: talk to the built-in sandbox, in-process. Never in production.
+IAMPORT_USE_BUILTIN_SANDBOX = (DEBUG or TESTING) and not (IAMPORT_API_KEY and IAMPORT_API_SECRET)
+if not DEBUG and not TESTING and not (IAMPORT_API_KEY and IAMPORT_API_SECRET):
+    raise ImproperlyConfigured("IAMPORT_API_KEY and IAMPORT_API_SECRET must be set when DEBUG is off.")
+if IAMPORT_USE_BUILTIN_SANDBOX:
+    IAMPORT_API_KEY = "sandbox_key"
+    IAMPORT_API_SECRET = "sandbox_secret"  # noqa: S105 - the sandbox's published test secret
+
+# A billing key whose registration timed out is only declared failed once i'mport has had this long.
+IAMPORT_UNKNOWN_GRACE_SECONDS = env.int("IAMPORT_UNKNOWN_GRACE_SECONDS", default=300)
+IAMPORT_WEBHOOK_ALLOWED_IPS = env.list("IAMPORT_WEBHOOK_ALLOWED_IPS", default=[])
+
+# --- API -----------------------------------------------------------------------------------------
+REGISTRATION_RATE_PER_USER = env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None
+REGISTRATION_RATE_PER_ADDRESS = env.str("REGISTRATION_RATE_PER_ADDRESS", default="60/hour") or None
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_RATES": {
+        "registration_user": REGISTRATION_RATE_PER_USER,
+        "registration_address": REGISTRATION_RATE_PER_ADDRESS,
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Billing-key registration API",
+    "DESCRIPTION": "Register customers' cards for recurring payment through i'mport, and charge them.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+DEFAULT_EXCEPTION_REPORTER_FILTER = "billing.reporting.CardSafeExceptionReporterFilter"
+
+# --- Logging: card data never reaches a handler (see billing.logging_filters) --------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_card_data": {"()": "billing.logging_filters.RedactCardData"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_card_data"]},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
