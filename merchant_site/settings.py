@@ -138,6 +138,13 @@ if IAMPORT_USE_BUILTIN_SANDBOX:
 IAMPORT_UNKNOWN_GRACE_SECONDS = env.int("IAMPORT_UNKNOWN_GRACE_SECONDS", default=300)
 IAMPORT_WEBHOOK_ALLOWED_IPS = env.list("IAMPORT_WEBHOOK_ALLOWED_IPS", default=[])
 
+# --- Charging --------------------------------------------------------------------------------------
+# The merchant's plan: what the card form's "pay now" charges. Never an amount the customer types.
+BILLING_FIRST_PAYMENT_AMOUNT = env.int("BILLING_FIRST_PAYMENT_AMOUNT", default=9900)
+BILLING_FIRST_PAYMENT_NAME = env.str("BILLING_FIRST_PAYMENT_NAME", default="Monthly plan")
+# Where i'mport should send payment notifications (notice_url); empty uses the console setting.
+IAMPORT_NOTICE_URL = env.str("IAMPORT_NOTICE_URL", default="")
+
 # --- API -----------------------------------------------------------------------------------------
 REGISTRATION_RATE_PER_USER = env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None
 REGISTRATION_RATE_PER_ADDRESS = env.str("REGISTRATION_RATE_PER_ADDRESS", default="60/hour") or None
@@ -149,6 +156,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "billing.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {

@@ -1,0 +1,3 @@
+"""API views for billing keys (one view per operation). Routes in ``urlpatterns``."""
+
+urlpatterns: list = []

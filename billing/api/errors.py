@@ -1,0 +1,97 @@
+"""One shape for every API error, and the mapping from service failures to HTTP.
+
+Every error answer is ``{"error": <stable code>, "detail": <sentence>, ...}``:
+
+=====  ==================  ===================================================================
+400    ``invalid``         bad input; ``fields`` maps each field to its messages
+401    ``not_authenticated`` / ``authentication_failed``
+403    ``permission_denied``
+404    ``not_found``       also for another customer's customer_uid or merchant_uid
+402    ``refused``         i'mport or the card company said no; ``iamport_code``, ``iamport_message``
+409    ``idempotency_conflict`` / ``conflict``
+429    ``throttled``       with a ``Retry-After`` header
+503    ``unavailable``     i'mport could not be reached; nothing happened
+504    ``outcome_unknown`` i'mport did not answer in time; the record (``customer_uid`` or
+                           ``merchant_uid``, ``status: "unknown"``) is being checked
+=====  ==================  ===================================================================
+
+Views raise ``IamportProblem`` (wrapping a service failure) or DRF's own exceptions;
+``exception_handler`` below turns both into that shape. Never ``str(exc)`` of anything
+unexpected: an unexpected error stays a plain 500 with no detail.
+"""
+
+from http import HTTPStatus
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from billing.iamport.errors import IamportError, IamportOutcomeUnknown, IamportRefused, IamportUnavailable
+
+
+class IamportProblem(exceptions.APIException):
+    """A service failed because of i'mport; ``record`` names the local row (customer_uid or merchant_uid)."""
+
+    def __init__(self, cause: IamportError, record: dict[str, Any] | None = None):
+        self.cause = cause
+        self.record = record or {}
+        super().__init__(detail=cause.message)
+
+    def as_response(self) -> Response:
+        cause = self.cause
+        if isinstance(cause, IamportOutcomeUnknown):
+            body = {
+                "error": "outcome_unknown",
+                "detail": "i'mport did not answer in time. The record is being checked with i'mport; "
+                "do not retry with new card data.",
+                **self.record,
+                "status": "unknown",
+            }
+            return Response(body, status=HTTPStatus.GATEWAY_TIMEOUT)
+        if isinstance(cause, IamportRefused):
+            body = {
+                "error": "refused",
+                "detail": cause.message or "Refused by i'mport.",
+                "iamport_code": cause.code,
+                "iamport_message": cause.message,
+                **self.record,
+            }
+            return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
+        if isinstance(cause, IamportUnavailable):
+            detail = "i'mport is unavailable; nothing was done. Try again later."
+            body = {"error": "unavailable", "detail": detail}
+            return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "30"})
+        # Our credentials were refused: the merchant's configuration, not the client's fault.
+        body = {"error": "unavailable", "detail": "Payments are unavailable right now."}
+        return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+_CODES = {
+    exceptions.ValidationError: "invalid",
+    exceptions.ParseError: "invalid",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, IamportProblem):
+        return exc.as_response()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = next((name for cls, name in _CODES.items() if isinstance(exc, cls)), "error")
+    if code == "invalid":
+        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"error": "invalid", "detail": "The request has invalid fields.", "fields": fields}
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        response.data = {"error": code, "detail": str(detail or HTTPStatus(response.status_code).phrase)}
+    return response
