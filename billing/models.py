@@ -105,6 +105,11 @@ class BillingKey(models.Model):
             models.Index(fields=["pg_provider"], name="billingkey_pg_provider"),
             models.Index(fields=["-created_at", "-id"], name="billingkey_created"),
         ]
+        permissions = [
+            ("sync_billingkey", "Can re-sync billing keys from i'mport"),
+            ("delete_at_iamport_billingkey", "Can delete billing keys at i'mport"),
+            ("charge_billingkey", "Can charge billing keys"),
+        ]
 
     def __str__(self) -> str:
         return self.customer_uid
@@ -225,6 +230,7 @@ class Payment(models.Model):
             models.Index(fields=["status", "-created_at"], name="payment_status_created"),
             models.Index(fields=["billing_key", "-created_at"], name="payment_key_created"),
         ]
+        permissions = [("refund_payment", "Can refund payments")]
 
     def __str__(self) -> str:
         return self.merchant_uid
