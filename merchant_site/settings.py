@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "billing",
 ]
 
@@ -148,6 +149,16 @@ IAMPORT_NOTICE_URL = env.str("IAMPORT_NOTICE_URL", default="")
 # --- API -----------------------------------------------------------------------------------------
 REGISTRATION_RATE_PER_USER = env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None
 REGISTRATION_RATE_PER_ADDRESS = env.str("REGISTRATION_RATE_PER_ADDRESS", default="60/hour") or None
+# Repeated refusals slow a user further: past REGISTRATION_REFUSALS_FREE refused registrations within
+# the window, each new attempt waits REGISTRATION_REFUSAL_COOLDOWN seconds, doubled per extra refusal
+# (at most the window). A cool-down of 0 turns it off.
+REGISTRATION_REFUSALS_FREE = env.int("REGISTRATION_REFUSALS_FREE", default=3)
+REGISTRATION_REFUSAL_COOLDOWN = env.int("REGISTRATION_REFUSAL_COOLDOWN", default=30)
+REGISTRATION_REFUSAL_WINDOW = env.int("REGISTRATION_REFUSAL_WINDOW", default=3600)
+# Password guessing on the token exchange, per client address.
+TOKEN_RATE_PER_ADDRESS = env.str("TOKEN_RATE_PER_ADDRESS", default="20/minute") or None
+# How long an Idempotency-Key is remembered (seconds).
+IDEMPOTENCY_RETENTION = env.int("IDEMPOTENCY_RETENTION", default=24 * 3600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -157,12 +168,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "billing.api.errors.exception_handler",
+    # DRF's parsers, with a JSON parser that answers 400 (not 500) to over-large or over-deep bodies.
+    "DEFAULT_PARSER_CLASSES": [
+        "billing.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {
         "registration_user": REGISTRATION_RATE_PER_USER,
         "registration_address": REGISTRATION_RATE_PER_ADDRESS,
+        "token_address": TOKEN_RATE_PER_ADDRESS,
     },
+    # Proxies in front of the site that append to X-Forwarded-For; 0 = use the peer address only,
+    # so a client cannot pick its own address for the per-address throttles.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -171,6 +192,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from our own static files (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "BillingKeyStatusEnum": "billing.models.BillingKey.Status",
+        "CardTypeEnum": "billing.models.BillingKey.CardType",
+        "PaymentStatusEnum": "billing.models.Payment.Status",
+    },
 }
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "billing.reporting.CardSafeExceptionReporterFilter"

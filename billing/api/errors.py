@@ -23,6 +23,8 @@ unexpected: an unexpected error stays a plain 500 with no detail.
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -78,6 +80,8 @@ _CODES = {
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
+    Http404: "not_found",
+    DjangoPermissionDenied: "permission_denied",
 }
 
 
@@ -87,9 +91,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    code = next((name for cls, name in _CODES.items() if isinstance(exc, cls)), "error")
+    code = next(
+        (name for cls, name in _CODES.items() if isinstance(exc, cls)), getattr(exc, "default_code", "error")
+    )
     if code == "invalid":
-        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        if isinstance(exc, exceptions.ParseError):  # the body as a whole: not JSON, too large, too deep
+            fields = {"non_field_errors": [str(response.data["detail"])]}
+        elif isinstance(response.data, dict):
+            fields = response.data
+        else:
+            fields = {"non_field_errors": response.data}
         response.data = {"error": "invalid", "detail": "The request has invalid fields.", "fields": fields}
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None

@@ -1,0 +1,91 @@
+"""Card-testing defence: throttles on registration, and a cool-down that grows with refusals.
+
+Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
+``registration_address``, ``token_address``); an empty rate turns that throttle off. Their
+counters live in Django's cache (Redis in production, so all workers share them).
+The cool-down reads the audit trail instead: refused registrations are ``BillingKeyEvent``
+rows, whichever page or client caused them.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from billing.models import BillingKeyEvent
+
+_REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
+
+
+class _ScopedRateThrottle(SimpleRateThrottle):
+    """A rate read from settings on every request (DRF's own reads it once at import)."""
+
+    def __init__(self):
+        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+
+class RegistrationUserThrottle(_ScopedRateThrottle):
+    """Registrations per signed-in user."""
+
+    scope = "registration_user"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class RegistrationAddressThrottle(_ScopedRateThrottle):
+    """Registrations per client address, whoever is signed in (many accounts, one attacker)."""
+
+    scope = "registration_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenAddressThrottle(_ScopedRateThrottle):
+    """Token exchanges (password checks) per client address."""
+
+    scope = "token_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def refusal_cooldown(refusals: int) -> int:
+    """Seconds a user waits after ``refusals`` refused registrations within the window (0: none)."""
+    extra = refusals - settings.REGISTRATION_REFUSALS_FREE
+    base = settings.REGISTRATION_REFUSAL_COOLDOWN
+    if extra <= 0 or base <= 0:
+        return 0
+    return min(base * 2 ** min(extra - 1, 20), settings.REGISTRATION_REFUSAL_WINDOW)
+
+
+class RefusalCooldownThrottle(BaseThrottle):
+    """Past a few refused registrations, each further attempt waits longer (doubling per refusal).
+
+    A card tester's attempts are mostly refused; an honest customer mistyping once or twice is not slowed.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = 0.0
+        if settings.REGISTRATION_REFUSAL_COOLDOWN <= 0:
+            return True
+        now = timezone.now()
+        refused = BillingKeyEvent.objects.filter(
+            actor=request.user,
+            action__in=_REGISTRATION_ACTIONS,
+            outcome=BillingKeyEvent.Outcome.REFUSED,
+            created_at__gte=now - datetime.timedelta(seconds=settings.REGISTRATION_REFUSAL_WINDOW),
+        ).values_list("created_at", flat=True)
+        times = list(refused.order_by("-created_at")[: settings.REGISTRATION_REFUSALS_FREE + 21])
+        cooldown = refusal_cooldown(len(times))
+        if not cooldown:
+            return True
+        self._wait = cooldown - (now - times[0]).total_seconds()
+        return self._wait <= 0
+
+    def wait(self) -> float | None:
+        return self._wait if self._wait > 0 else None

@@ -1,0 +1,167 @@
+"""Idempotency-Key on registration: a retry gets the first answer without a second call to i'mport."""
+
+import json
+from http import HTTPStatus
+
+import pytest
+import requests
+from django.urls import reverse
+
+from billing.api import idempotency
+from billing.models import BillingKey, IdempotentRequest
+from tests.api.conftest import CARD_VALUES, GOOD_CARD
+from tests.iamport_mock import envelope
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = reverse("api:billing-key-list")
+KEY = "5b0c3c59-3b2e-4f0e-9d4c-2f6a1f8f7e10"
+
+
+def post(client, body=GOOD_CARD, key=KEY):
+    return client.post(LIST_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def issue_calls(iamport) -> int:
+    return len(iamport.calls_to("POST", "/subscribe/customers/"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ({}, HTTPStatus.CREATED),
+        ({"body": envelope(code=-1, message="카드가 거절되었습니다.")}, HTTPStatus.PAYMENT_REQUIRED),
+    ],
+    ids=["registered", "refused"],
+)
+def test_a_retry_replays_the_first_answer_without_calling_iamport(iamport, token_client, answer, status):
+    iamport.on_customer("POST", **answer)
+
+    first = post(token_client)
+    retry = post(token_client)
+
+    assert first.status_code == retry.status_code == status
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert issue_calls(iamport) == 1
+    assert BillingKey.objects.count() == 1
+
+
+def test_an_unknown_outcome_is_replayed_with_its_record(iamport, token_client):
+    iamport.on_customer("POST", exc=requests.ReadTimeout("timed out"))
+    iamport.on_customer("GET", exc=requests.ReadTimeout("timed out"))
+
+    first = post(token_client)
+    retry = post(token_client)
+
+    assert first.status_code == retry.status_code == HTTPStatus.GATEWAY_TIMEOUT
+    assert retry.json()["customer_uid"] == first.json()["customer_uid"]
+    assert issue_calls(iamport) == 1
+
+
+def test_the_same_key_with_another_body_is_refused(iamport, token_client):
+    iamport.on_customer("POST")
+    post(token_client)
+
+    response = post(token_client, {**GOOD_CARD, "card_number": "5555-5555-5555-4444"})
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["error"] == "idempotency_conflict"
+    assert issue_calls(iamport) == 1
+
+
+def test_a_duplicate_while_the_first_is_in_flight_answers_409(iamport, token_client, user):
+    IdempotentRequest.objects.create(
+        owner=user,
+        endpoint="billing_keys.create",
+        key=KEY,
+        request_fingerprint=idempotency.fingerprint(GOOD_CARD),
+    )
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["error"] == "conflict"
+    assert response["Retry-After"] == "5"
+    assert issue_calls(iamport) == 0
+
+
+def test_keys_are_per_customer(iamport, token_client, other_client):
+    iamport.on_customer("POST")
+
+    mine = post(token_client)
+    theirs = post(other_client)
+
+    assert theirs.status_code == HTTPStatus.CREATED
+    assert theirs.json()["customer_uid"] != mine.json()["customer_uid"]
+    assert theirs.json()["owner"] == "mallory"
+    assert issue_calls(iamport) == 2
+
+
+@pytest.mark.parametrize(
+    "fail",
+    [
+        {"status": HTTPStatus.SERVICE_UNAVAILABLE, "body": envelope(code=-1, message="maintenance")},
+        {"exc": requests.ConnectTimeout("could not connect")},
+    ],
+    ids=["5xx", "connect-timeout"],
+)
+def test_when_nothing_happened_the_key_can_be_used_again(iamport, token_client, fail):
+    iamport.on_customer("POST", **fail)
+    assert post(token_client).status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    iamport.on_customer("POST")
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert "Idempotent-Replayed" not in response
+
+
+def test_invalid_input_does_not_use_up_the_key(iamport, token_client):
+    iamport.on_customer("POST")
+    assert post(token_client, {**GOOD_CARD, "expiry": "2020-01"}).status_code == HTTPStatus.BAD_REQUEST
+
+    assert post(token_client).status_code == HTTPStatus.CREATED
+
+
+def test_without_a_key_each_post_registers(iamport, token_client):
+    iamport.on_customer("POST")
+
+    token_client.post(LIST_URL, GOOD_CARD, format="json")
+    token_client.post(LIST_URL, GOOD_CARD, format="json")
+
+    assert issue_calls(iamport) == 2
+
+
+@pytest.mark.parametrize(
+    "key", ["", "x" * 256, "has space", "é"], ids=["empty", "long", "space", "non-ascii"]
+)
+def test_a_malformed_key_answers_400(iamport, token_client, key):
+    response = post(token_client, key=key)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert list(response.json()["fields"]) == ["Idempotency-Key"]
+    assert issue_calls(iamport) == 0
+
+
+def test_an_expired_key_starts_a_new_request(iamport, token_client, settings):
+    iamport.on_customer("POST")
+    post(token_client)
+    settings.IDEMPOTENCY_RETENTION = -1
+
+    response = post(token_client)
+
+    assert "Idempotent-Replayed" not in response
+    assert issue_calls(iamport) == 2
+
+
+def test_no_card_data_is_kept(iamport, token_client):
+    iamport.on_customer("POST")
+
+    post(token_client)
+
+    row = IdempotentRequest.objects.get()
+    stored = json.dumps([row.request_fingerprint, row.response_body, row.key])
+    for value in CARD_VALUES:
+        assert value not in stored
+    assert row.request_fingerprint != idempotency.fingerprint({**GOOD_CARD, "pwd_2digit": "13"})
