@@ -1,6 +1,7 @@
 """Forms of the customer web pages."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +27,10 @@ def _card_field(label: str, help_text: str, **attrs: str) -> forms.CharField:
 
 
 class CardRegistrationForm(forms.Form):
-    """The four card fields, with i'mport's own names. Values are validated, never kept."""
+    """The four card fields, with i'mport's own names. Values are validated, never kept.
+
+    ``pay_now`` also takes the merchant's first payment (amount and name from settings) in the same call.
+    """
 
     card_number = _card_field(
         _("Card number"), _("16 digits, dashes optional."), inputmode="numeric", autocomplete="cc-number"
@@ -44,6 +48,16 @@ class CardRegistrationForm(forms.Form):
             render_value=False, attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "2"}
         ),
     )
+
+    pay_now = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The merchant's plan, from settings: the customer can take it or not, never change the amount.
+        self.fields["pay_now"].label = _("Pay the first payment now (₩%(amount)s — %(name)s)") % {
+            "amount": f"{settings.BILLING_FIRST_PAYMENT_AMOUNT:,}",
+            "name": settings.BILLING_FIRST_PAYMENT_NAME,
+        }
 
     def clean(self):
         cleaned = super().clean()

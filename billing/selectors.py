@@ -1,10 +1,12 @@
 """The reads. Every query a view runs starts here, already scoped to its owner."""
 
+import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import BillingKey
+from .models import BillingKey, Payment
 
 # What a customer sees as "my cards": failed attempts and deleted keys stay for support staff only.
 VISIBLE_TO_CUSTOMER = (BillingKey.Status.PENDING, BillingKey.Status.ACTIVE, BillingKey.Status.UNKNOWN)
@@ -19,3 +21,62 @@ def billing_keys_of(owner: AbstractBaseUser) -> QuerySet[BillingKey]:
 def billing_key_of(owner: AbstractBaseUser, customer_uid: str) -> BillingKey:
     """The owner's key, or 404: someone else's customer_uid looks exactly like one that does not exist."""
     return get_object_or_404(billing_keys_of(owner), customer_uid=customer_uid)
+
+
+def billing_keys_for_staff(*, owner: str | None = None, status: str | None = None) -> QuerySet[BillingKey]:
+    """Every customer's keys, any status, for holders of ``billing.view_billingkey`` (the view checks).
+
+    ``owner`` is a username or a numeric user id.
+    """
+    keys = BillingKey.objects.select_related("owner")
+    if owner is not None:
+        by_owner = Q(owner__username=owner)
+        if owner.isdigit():
+            by_owner |= Q(owner_id=int(owner))
+        keys = keys.filter(by_owner)
+    if status is not None:
+        keys = keys.filter(status=status)
+    return keys.order_by("-created_at", "-id")
+
+
+def payments_visible_to(user: AbstractBaseUser) -> QuerySet[Payment]:
+    """The user's own payments; every payment for staff allowed to view payments."""
+    payments = Payment.objects.select_related("billing_key", "owner").prefetch_related("refunds")
+    if not user.has_perm("billing.view_payment"):
+        payments = payments.filter(owner=user)
+    return payments.order_by("-created_at", "-id")
+
+
+def payment_of(user: AbstractBaseUser, merchant_uid: str) -> Payment:
+    """One payment the user may see, or 404: another customer's looks exactly like one that does not exist."""
+    return get_object_or_404(payments_visible_to(user), merchant_uid=merchant_uid)
+
+
+def payment_for_refund(merchant_uid: str) -> Payment:
+    """Any payment, for staff holding ``billing.refund_payment`` (the view checks the permission)."""
+    return get_object_or_404(
+        Payment.objects.select_related("billing_key", "owner"), merchant_uid=merchant_uid
+    )
+
+
+def chargeable_billing_key(customer_uid: str) -> BillingKey:
+    """Any customer's key, for holders of ``billing.charge_billingkey`` (the view checks the permission)."""
+    return get_object_or_404(BillingKey.objects.select_related("owner"), customer_uid=customer_uid)
+
+
+def payments_to_reconcile(stale_before: datetime.datetime) -> QuerySet[Payment]:
+    """Payments whose outcome we do not know: ``unknown``, or ``ready`` for longer than a call can take."""
+    return (
+        Payment.objects.select_related("billing_key")
+        .filter(
+            Q(status=Payment.Status.UNKNOWN) | Q(status=Payment.Status.READY, created_at__lt=stale_before)
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def billing_keys_to_reconcile(stale_before: datetime.datetime) -> QuerySet[BillingKey]:
+    """Keys whose state we do not know: ``unknown``, or ``pending`` for longer than a call can take."""
+    return BillingKey.objects.filter(
+        Q(status=BillingKey.Status.UNKNOWN) | Q(status=BillingKey.Status.PENDING, created_at__lt=stale_before)
+    ).order_by("created_at", "id")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "billing"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("cards/", views.card_list, name="card-list"),
     path("cards/new/", views.card_new, name="card-new"),
     path("cards/<str:customer_uid>/delete/", views.card_delete, name="card-delete"),
+    path("webhooks/iamport/", webhooks.iamport_webhook, name="iamport-webhook"),
 ]

@@ -23,7 +23,7 @@ from .cards import CARD_FIELDS
 from .forms import CardRegistrationForm, SignUpForm
 from .iamport.errors import IamportRefused
 from .iamport.types import CardDetails
-from .models import BillingKeyEvent
+from .models import BillingKeyEvent, Payment
 
 
 @login_required
@@ -51,6 +51,8 @@ def card_new(request: HttpRequest) -> HttpResponse:
         birth=form.cleaned_data["birth"],
         pwd_2digit=form.cleaned_data["pwd_2digit"],
     )
+    if form.cleaned_data.get("pay_now"):
+        return _register_and_pay(request, form, card)
     try:
         billing_key = services.register_card(owner=request.user, card=card, source=BillingKeyEvent.Source.WEB)
     except services.BillingKeyError as error:
@@ -74,7 +76,45 @@ def card_new(request: HttpRequest) -> HttpResponse:
     return redirect("billing:card-list")
 
 
-def _refusal_message(error: services.BillingKeyError) -> str:
+@sensitive_variables("form", "card")
+def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: CardDetails) -> HttpResponse:
+    try:
+        billing_key, payment = services.register_card_and_pay(
+            owner=request.user, card=card, source=BillingKeyEvent.Source.WEB
+        )
+    except services.PaymentError as error:
+        if error.outcome_unknown:
+            messages.warning(
+                request,
+                _(
+                    "The card company did not answer in time. We are checking with i'mport whether your "
+                    "card was registered and paid; do not pay again."
+                ),
+            )
+            return redirect("billing:card-list")
+        form.add_error(None, _refusal_message(error))
+        return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
+
+    if payment.status == Payment.Status.PAID:
+        messages.success(
+            request,
+            _("Card registered and paid: %(amount)s won for %(name)s (%(card)s %(number)s)")
+            % {
+                "amount": f"{payment.amount:,}",
+                "name": payment.name,
+                "card": billing_key.card_name,
+                "number": billing_key.masked_card_number,
+            },
+        )
+        return redirect("billing:card-list")
+    form.add_error(
+        None,
+        _("The payment was declined: %(reason)s") % {"reason": payment.fail_reason or _("no reason given")},
+    )
+    return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
+
+
+def _refusal_message(error: services.BillingKeyError | services.PaymentError) -> str:
     if isinstance(error.cause, IamportRefused):
         # i'mport's own reason (e.g. the card company's decline) is what the customer needs to read.
         return _("The card was not registered: %(reason)s") % {"reason": error.cause.message}

@@ -1,3 +1,172 @@
-"""API views for payments (one view per operation). Routes in ``urlpatterns``."""
+"""API views for payments (one view per operation). Routes in ``urlpatterns``.
 
-urlpatterns: list = []
+``POST /payments/`` charges any customer's active billing key, so it needs ``billing.charge_billingkey``
+(a customer cannot charge itself arbitrary amounts); refunds need ``billing.refund_payment``. Reads are
+owner-scoped (all payments for staff with ``billing.view_payment``).
+
+A declined charge is recorded as a ``failed`` payment and answered ``402 refused`` with the payment in
+``payment``; a timeout ``504 outcome_unknown`` with its ``merchant_uid``: retry with that merchant_uid,
+the charge is never sent twice. An ``Idempotency-Key`` header is honoured too (the first answer is replayed).
+"""
+
+from http import HTTPStatus
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import selectors, services
+from billing.models import BillingKeyEvent, Payment
+
+from . import idempotency
+from .errors import IamportProblem
+from .payment_serializers import PaymentOutputSerializer
+
+
+def has_permission(perm: str) -> type[permissions.BasePermission]:
+    class HasPermission(permissions.BasePermission):
+        def has_permission(self, request, view) -> bool:
+            return bool(request.user and request.user.is_authenticated and request.user.has_perm(perm))
+
+    HasPermission.__name__ = f"Has_{perm.replace('.', '_')}"
+    return HasPermission
+
+
+def conflict(detail: str) -> Response:
+    return Response({"error": "conflict", "detail": detail}, status=HTTPStatus.CONFLICT)
+
+
+class PaymentPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ChargeInputSerializer(serializers.Serializer):
+    customer_uid = serializers.CharField(max_length=80)
+    amount = serializers.IntegerField(min_value=1, max_value=100_000_000)
+    name = serializers.CharField(max_length=40)
+    merchant_uid = serializers.RegexField(
+        r"^[A-Za-z0-9_-]{1,40}$",
+        required=False,
+        help_text="Your id for this charge: send the same one on a retry and it is never charged twice.",
+    )
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(
+        min_value=1, required=False, help_text="Won to refund; absent refunds all that is left."
+    )
+    reason = serializers.CharField(max_length=200)
+
+
+class PaymentListCreateView(generics.GenericAPIView):
+    """GET: your payments, newest first. POST: charge a billing key (needs ``billing.charge_billingkey``)."""
+
+    serializer_class = PaymentOutputSerializer
+    pagination_class = PaymentPagination
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [permissions.IsAuthenticated(), has_permission("billing.charge_billingkey")()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        return selectors.payments_visible_to(self.request.user)
+
+    @extend_schema(operation_id="payments_list", responses={200: PaymentOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(PaymentOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=ChargeInputSerializer, responses={201: PaymentOutputSerializer})
+    def post(self, request: Request) -> Response:
+        return idempotency.run_once(request, endpoint="payments.charge", handle=lambda: self._charge(request))
+
+    def _charge(self, request: Request) -> Response:
+        data = _valid(ChargeInputSerializer, request)
+        billing_key = selectors.chargeable_billing_key(data["customer_uid"])
+        try:
+            payment = services.charge_billing_key(
+                billing_key=billing_key,
+                amount=data["amount"],
+                name=data["name"],
+                merchant_uid=data.get("merchant_uid"),
+                actor=request.user,
+                source=BillingKeyEvent.Source.API,
+            )
+        except services.PaymentConflict as error:
+            return conflict(error.message)
+        except services.PaymentError as error:
+            raise IamportProblem(error.cause, record={"merchant_uid": error.payment.merchant_uid}) from error
+        return payment_answer(payment, created=HTTPStatus.CREATED)
+
+
+class PaymentDetailView(APIView):
+    """One of your payments (404 for another customer's)."""
+
+    @extend_schema(responses={200: PaymentOutputSerializer})
+    def get(self, request: Request, merchant_uid: str) -> Response:
+        payment = selectors.payment_of(request.user, merchant_uid)
+        return Response(PaymentOutputSerializer(payment).data)
+
+
+class PaymentRefundView(APIView):
+    """Refund a payment, in full or in part (needs ``billing.refund_payment``)."""
+
+    permission_classes = [permissions.IsAuthenticated, has_permission("billing.refund_payment")]
+
+    @extend_schema(request=RefundInputSerializer, responses={200: PaymentOutputSerializer})
+    def post(self, request: Request, merchant_uid: str) -> Response:
+        data = _valid(RefundInputSerializer, request)
+        payment = selectors.payment_for_refund(merchant_uid)
+        try:
+            payment = services.refund_payment(
+                payment=payment,
+                amount=data.get("amount"),
+                reason=data["reason"],
+                actor=request.user,
+                source=BillingKeyEvent.Source.API,
+            )
+        except services.RefundNotAllowed as error:
+            if error.field:
+                raise serializers.ValidationError({error.field: [error.message]}) from error
+            return conflict(error.message)
+        except services.PaymentError as error:
+            raise IamportProblem(error.cause, record={"merchant_uid": payment.merchant_uid}) from error
+        return Response(PaymentOutputSerializer(_fresh(payment)).data)
+
+
+def payment_answer(payment: Payment, *, created: HTTPStatus) -> Response:
+    """``paid``: the payment. ``failed`` (declined): 402 with the reason and the payment."""
+    body = PaymentOutputSerializer(_fresh(payment)).data
+    if payment.status == Payment.Status.FAILED:
+        return Response(
+            {
+                "error": "refused",
+                "detail": payment.fail_reason or "The card company declined the charge.",
+                "merchant_uid": payment.merchant_uid,
+                "payment": body,
+            },
+            status=HTTPStatus.PAYMENT_REQUIRED,
+        )
+    return Response(body, status=created)
+
+
+def _fresh(payment: Payment) -> Payment:
+    return Payment.objects.select_related("billing_key").prefetch_related("refunds").get(pk=payment.pk)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+urlpatterns = [
+    path("payments/", PaymentListCreateView.as_view(), name="payment-list"),
+    path("payments/<str:merchant_uid>/", PaymentDetailView.as_view(), name="payment-detail"),
+    path("payments/<str:merchant_uid>/refund/", PaymentRefundView.as_view(), name="payment-refund"),
+]

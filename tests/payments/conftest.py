@@ -1,0 +1,277 @@
+"""i'mport's payment endpoints, faked at the transport: a small in-memory ledger behind ``responses``.
+
+Answers are shaped like the V1 spec's ``PaymentAnnotation``. ``fault(endpoint, ...)`` makes the next
+call to one endpoint fail: an exception (``requests.ReadTimeout``), optionally *after* the ledger
+was changed (the request reached i'mport, its answer was lost), or a given HTTP answer.
+"""
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+import requests
+import responses
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from billing.models import BillingKey, Payment
+from tests.iamport_mock import IamportMock, envelope
+
+BASE = IamportMock.base_url
+DECLINING_CUSTOMERS_PREFIX = "cu_decline"
+DECLINING_CARD = "4000-0000-0000-9995"  # issued, every charge declined (as in the sandbox)
+DECLINE_REASON = "잔액부족 (insufficient funds)"
+
+
+@dataclass
+class Fault:
+    exc: Exception | None = None
+    after: bool = False
+    status: int = HTTPStatus.OK
+    body: Any = None
+
+
+@dataclass
+class PaymentsAtIamport:
+    mock: IamportMock
+    payments: dict[str, dict] = field(default_factory=dict)  # merchant_uid -> annotation
+    customers: set[str] = field(default_factory=set)
+    declined_customers: set[str] = field(default_factory=set)
+    faults: dict[str, Fault] = field(default_factory=dict)
+    counter: int = 0
+
+    def install(self) -> "PaymentsAtIamport":
+        m = self.mock.mock
+        m.add(responses.CallbackResponse("POST", BASE + "/subscribe/payments/again", callback=self._again))
+        m.add(
+            responses.CallbackResponse("POST", BASE + "/subscribe/payments/onetime", callback=self._onetime)
+        )
+        m.add(responses.CallbackResponse("POST", BASE + "/payments/cancel", callback=self._cancel))
+        m.add(
+            responses.CallbackResponse(
+                "GET", re.compile(BASE + r"/payments/find/[\w-]+$"), callback=self._find
+            )
+        )
+        m.add(responses.CallbackResponse("GET", re.compile(BASE + r"/payments/imp_\w+$"), callback=self._get))
+        return self
+
+    # --- test controls ------------------------------------------------------------------------
+    def fault(self, endpoint: str, **kwargs: Any) -> None:
+        """``endpoint``: again, onetime, cancel, find, get. Applies to the next call only."""
+        self.faults[endpoint] = Fault(**kwargs)
+
+    def calls(self, method: str, fragment: str) -> int:
+        return len(self.mock.calls_to(method, fragment))
+
+    def add_paid(self, merchant_uid: str, amount: int, customer_uid: str = "cu_1") -> dict:
+        return self._record(merchant_uid, amount, "order", customer_uid, "payment")
+
+    # --- endpoints ----------------------------------------------------------------------------
+    def _again(self, request):
+        body = json.loads(request.body)
+        return self._charge("again", body, usage="payment")
+
+    def _onetime(self, request):
+        body = json.loads(request.body)
+        assert "card_number" in body
+        if body.get("customer_uid"):
+            self.customers.add(body["customer_uid"])
+            if body["card_number"] == DECLINING_CARD:
+                self.declined_customers.add(body["customer_uid"])
+        return self._charge("onetime", body, usage="issue")
+
+    def _charge(self, endpoint: str, body: dict, *, usage: str):
+        fault = self.faults.pop(endpoint, None)
+        if fault and not fault.after:
+            return self._fault_answer(fault)
+        if body["merchant_uid"] in self.payments:
+            return self._answer(envelope(code=-1, message="이미 사용된 merchant_uid 입니다."))
+        if endpoint == "again" and body["customer_uid"] not in self.customers:
+            return self._answer(envelope(code=1, message="등록되지 않은 구매자입니다."), HTTPStatus.NOT_FOUND)
+        annotation = self._record(
+            body["merchant_uid"], body["amount"], body["name"], body.get("customer_uid", ""), usage
+        )
+        if fault:
+            return self._fault_answer(fault)
+        return self._answer(envelope(annotation))
+
+    def _cancel(self, request):
+        body = json.loads(request.body)
+        fault = self.faults.pop("cancel", None)
+        if fault and not fault.after:
+            return self._fault_answer(fault)
+        payment = self.payments.get(body["merchant_uid"])
+        if payment is None:
+            return self._answer(envelope(code=1, message="취소할 결제건이 존재하지 않습니다."))
+        left = payment["amount"] - payment["cancel_amount"]
+        if payment["status"] != "paid" or left <= 0:
+            return self._answer(envelope(code=1, message="이미 전액취소된 주문입니다."))
+        if "checksum" in body and body["checksum"] != left:
+            return self._answer(envelope(code=1, message="checksum이 일치하지 않습니다."))
+        amount = body.get("amount") or left
+        if amount > left:
+            return self._answer(envelope(code=1, message="취소 가능 금액을 초과합니다."))
+        self.counter += 1
+        now = int(time.time())
+        payment["cancel_amount"] += amount
+        payment["cancel_reason"] = body.get("reason") or ""
+        payment["cancelled_at"] = now
+        payment["cancel_history"].append(
+            {
+                "pg_tid": f"tid_c{self.counter}",
+                "amount": amount,
+                "cancelled_at": now,
+                "reason": body.get("reason") or "",
+                "cancellation_id": f"cancel_{self.counter}",
+                "receipt_url": f"https://receipt.example/c{self.counter}",
+            }
+        )
+        if payment["cancel_amount"] == payment["amount"]:
+            payment["status"] = "cancelled"
+        if fault:
+            return self._fault_answer(fault)
+        return self._answer(envelope(payment))
+
+    def _find(self, request):
+        fault = self.faults.pop("find", None)
+        if fault:
+            return self._fault_answer(fault)
+        payment = self.payments.get(request.path_url.rsplit("/", 1)[-1])
+        if payment is None:
+            return self._answer(
+                envelope(code=1, message="존재하지 않는 결제정보입니다."), HTTPStatus.NOT_FOUND
+            )
+        return self._answer(envelope(payment))
+
+    def _get(self, request):
+        fault = self.faults.pop("get", None)
+        if fault:
+            return self._fault_answer(fault)
+        imp_uid = request.path_url.rsplit("/", 1)[-1]
+        payment = next((p for p in self.payments.values() if p["imp_uid"] == imp_uid), None)
+        if payment is None:
+            return self._answer(
+                envelope(code=1, message="존재하지 않는 결제정보입니다."), HTTPStatus.NOT_FOUND
+            )
+        return self._answer(envelope(payment))
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _record(self, merchant_uid: str, amount: int, name: str, customer_uid: str, usage: str) -> dict:
+        self.counter += 1
+        now = int(time.time())
+        declined = (
+            customer_uid.startswith(DECLINING_CUSTOMERS_PREFIX) or customer_uid in self.declined_customers
+        )
+        annotation = {
+            "imp_uid": f"imp_{self.counter:012d}",
+            "merchant_uid": merchant_uid,
+            "amount": amount,
+            "cancel_amount": 0,
+            "currency": "KRW",
+            "pay_method": "card",
+            "status": "failed" if declined else "paid",
+            "name": name,
+            "customer_uid": customer_uid,
+            "customer_uid_usage": usage,
+            "card_name": "국민KB카드",
+            "card_code": "381",
+            "card_number": "424242******4242",
+            "card_type": 0,
+            "pg_provider": "nice",
+            "pg_tid": f"tid_{self.counter}",
+            "paid_at": 0 if declined else now,
+            "failed_at": now if declined else 0,
+            "cancelled_at": 0,
+            "fail_reason": DECLINE_REASON if declined else None,
+            "cancel_reason": None,
+            "receipt_url": "" if declined else f"https://receipt.example/{self.counter}",
+            "cancel_history": [],
+        }
+        self.payments[merchant_uid] = annotation
+        return annotation
+
+    @staticmethod
+    def _answer(body: Any, status: int = HTTPStatus.OK):
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def _fault_answer(self, fault: Fault):
+        if fault.exc is not None:
+            return fault.exc
+        return self._answer(fault.body, fault.status)
+
+
+@pytest.fixture
+def ledger(iamport) -> PaymentsAtIamport:
+    """i'mport's payments, faked; billing keys answered by the ``iamport`` mock."""
+    iamport.on_customer("GET")
+    return PaymentsAtIamport(iamport).install()
+
+
+@pytest.fixture
+def active_key(user, ledger) -> BillingKey:
+    ledger.customers.add("cu_1")
+    return BillingKey.objects.create(
+        owner=user,
+        customer_uid="cu_1",
+        status=BillingKey.Status.ACTIVE,
+        masked_card_number="424242******4242",
+    )
+
+
+@pytest.fixture
+def declining_key(user, ledger) -> BillingKey:
+    uid = f"{DECLINING_CUSTOMERS_PREFIX}_1"
+    ledger.customers.add(uid)
+    return BillingKey.objects.create(owner=user, customer_uid=uid, status=BillingKey.Status.ACTIVE)
+
+
+@pytest.fixture
+def paid_payment(active_key, ledger) -> Payment:
+    ledger.add_paid("pay_paid_1", 10_000)
+    imp_uid = ledger.payments["pay_paid_1"]["imp_uid"]
+    return Payment.objects.create(
+        merchant_uid="pay_paid_1",
+        imp_uid=imp_uid,
+        billing_key=active_key,
+        owner=active_key.owner,
+        amount=10_000,
+        name="order",
+        status=Payment.Status.PAID,
+    )
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    return api_client_for(user)
+
+
+@pytest.fixture
+def merchant(django_user_model):
+    """A back-office account allowed to charge billing keys and refund payments."""
+    from django.contrib.auth.models import Permission
+
+    account = django_user_model.objects.create_user("merchant", "ops@example.com", "pw-Merchant-12345")
+    account.user_permissions.add(
+        Permission.objects.get(codename="charge_billingkey"),
+        Permission.objects.get(codename="refund_payment"),
+        Permission.objects.get(codename="view_payment"),
+    )
+    return account
+
+
+@pytest.fixture
+def merchant_client(merchant) -> APIClient:
+    return api_client_for(merchant)
+
+
+READ_TIMEOUT = requests.ReadTimeout("read timed out")

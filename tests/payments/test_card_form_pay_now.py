@@ -1,0 +1,64 @@
+"""The card form's "pay the first payment now": the merchant's plan, charged with the registration."""
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from billing.models import BillingKey, Payment
+from tests.iamport_mock import envelope
+
+pytestmark = pytest.mark.django_db
+
+NEW_URL = reverse("billing:card-new")
+CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "900101", "pwd_2digit": "12"}
+
+
+def test_the_form_offers_the_plan_from_settings(customer_client, settings):
+    settings.BILLING_FIRST_PAYMENT_AMOUNT = 12_900
+    settings.BILLING_FIRST_PAYMENT_NAME = "Pro plan"
+
+    page = customer_client.get(NEW_URL).content.decode()
+
+    assert "₩12,900" in page
+    assert "Pro plan" in page
+    assert 'name="pay_now"' in page
+    assert 'name="amount"' not in page
+
+
+def test_pay_now_registers_and_charges_the_plan(customer_client, ledger, settings, user):
+    response = customer_client.post(NEW_URL, {**CARD, "pay_now": "on", "amount": "1"}, follow=True)
+
+    assert response.status_code == HTTPStatus.OK
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount, payment.owner) == (
+        "paid",
+        settings.BILLING_FIRST_PAYMENT_AMOUNT,
+        user,
+    )
+    assert BillingKey.objects.get().status == "active"
+    page = response.content.decode()
+    assert "paid" in page
+    assert "4242-4242-4242-4242" not in page
+
+
+def test_without_pay_now_nothing_is_charged(customer_client, iamport):
+    iamport.on_customer("POST")
+
+    customer_client.post(NEW_URL, CARD)
+
+    assert BillingKey.objects.get().status == "active"
+    assert not Payment.objects.exists()
+    assert not iamport.calls_to("POST", "/subscribe/payments")
+
+
+def test_a_declined_first_payment_shows_the_reason(customer_client, ledger):
+    ledger.fault("onetime", body=envelope(code=-1, message="한도초과"))
+
+    response = customer_client.post(NEW_URL, {**CARD, "pay_now": "on"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    page = response.content.decode()
+    assert "한도초과" in page
+    assert "4242-4242-4242-4242" not in page
+    assert Payment.objects.get().status == "failed"
