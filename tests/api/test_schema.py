@@ -9,6 +9,8 @@ from http import HTTPStatus
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from django.urls import include, path
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -118,7 +120,18 @@ def test_the_docs_page_is_self_hosted(client):
 
 
 @pytest.fixture
-def api_schema(iamport, no_throttles, user):
+def keep_the_test_transaction():
+    """Calling the WSGI app directly fires request_finished, which closes a connection that is inside
+    the test's transaction (PostgreSQL). Django's test client avoids that the same way: disconnecting."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(iamport, no_throttles, user, keep_the_test_transaction):
     iamport.on_customer("POST")
     iamport.on_customer("GET")
     iamport.on_customer("DELETE")
