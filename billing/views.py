@@ -5,6 +5,7 @@ POST that carries it: ``sensitive_post_parameters`` keeps it out of error report
 ``sensitive_variables`` out of tracebacks, and the form never renders it back.
 """
 
+import math
 from http import HTTPStatus
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,6 +26,7 @@ from .forms import CardRegistrationForm, SignUpForm
 from .iamport.errors import IamportRefused
 from .iamport.types import CardDetails
 from .models import BillingKeyEvent, Payment
+from .throttling import registration_wait
 
 
 @login_required
@@ -44,6 +47,25 @@ def card_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" or not form.is_valid():
         status = HTTPStatus.OK if request.method == "GET" else HTTPStatus.BAD_REQUEST
         return render(request, "billing/card_form.html", {"form": form}, status=status)
+
+    # Card testers try many cards: each attempt that would reach i'mport is counted, per user and address.
+    wait = registration_wait(request)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        form.add_error(
+            None,
+            ngettext(
+                "Too many card registration attempts. Please try again in %(minutes)d minute.",
+                "Too many card registration attempts. Please try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
+        )
+        response = render(
+            request, "billing/card_form.html", {"form": form}, status=HTTPStatus.TOO_MANY_REQUESTS
+        )
+        response["Retry-After"] = str(math.ceil(wait))
+        return response
 
     card = CardDetails(
         number=form.cleaned_data["card_number"],

@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser
 
 from . import schema
 from .parsers import BoundedJSONParser
-from .throttling import TokenAddressThrottle
+from billing.throttling import TokenAddressThrottle
 
 TOKEN_EXAMPLE = {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}
 

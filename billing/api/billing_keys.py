@@ -31,7 +31,7 @@ from .serializers import (
     BillingKeyRegisteredSerializer,
     BillingKeySerializer,
 )
-from .throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
+from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 SOURCE = BillingKeyEvent.Source.API
 STAFF_PERMISSION = "billing.view_billingkey"

@@ -235,3 +235,34 @@ def test_an_unexpected_error_report_carries_no_card_data(iamport, customer_clien
     assert "RuntimeError" in report
     for value in ("4242-4242-4242-4242", "4242424242424242", "900101", "2030-12"):
         assert value not in report
+
+
+def test_the_form_is_throttled_per_user(iamport, customer_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "registration_user": "2/hour",
+        },
+    }
+    iamport.on_customer("POST")
+
+    statuses = [customer_client.post(NEW_URL, GOOD).status_code for _ in range(3)]
+
+    assert statuses == [HTTPStatus.FOUND, HTTPStatus.FOUND, HTTPStatus.TOO_MANY_REQUESTS]
+    assert BillingKey.objects.count() == 2
+    assert len(iamport.calls_to("POST", "/subscribe/customers/")) == 2
+
+
+def test_repeated_refusals_slow_the_customer_down(iamport, customer_client, settings):
+    settings.REGISTRATION_REFUSALS_FREE = 2
+    iamport.on_customer("POST", body=envelope(code=-1, message="거절"))
+
+    statuses = [customer_client.post(NEW_URL, GOOD).status_code for _ in range(4)]
+
+    assert statuses == [HTTPStatus.BAD_REQUEST] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    blocked = customer_client.post(NEW_URL, GOOD)
+    assert "Too many card registration attempts" in blocked.text
+    assert int(blocked["Retry-After"]) > 0
+    assert len(iamport.calls_to("POST", "/subscribe/customers/")) == 3
+    assert_no_card_values(blocked.text)

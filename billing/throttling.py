@@ -1,5 +1,7 @@
 """Card-testing defence: throttles on registration, and a cool-down that grows with refusals.
 
+Shared by the API (as DRF throttles) and the card form (``registration_wait``).
+
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
 ``registration_address``, ``token_address``); an empty rate turns that throttle off. Their
 counters live in Django's cache (Redis in production, so all workers share them).
@@ -89,3 +91,10 @@ class RefusalCooldownThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait if self._wait > 0 else None
+
+
+def registration_wait(request) -> float | None:
+    """For the web form: seconds to wait before another registration attempt, or None if allowed now."""
+    throttles = [RegistrationUserThrottle(), RegistrationAddressThrottle(), RefusalCooldownThrottle()]
+    waits = [throttle.wait() or 0.0 for throttle in throttles if not throttle.allow_request(request, None)]
+    return max(waits) if waits else None
