@@ -78,6 +78,16 @@ WSGI_APPLICATION = "merchant_site.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL only: a psycopg connection pool of at most this many connections per process, instead of one
+# persistent connection per thread (many gunicorn threads would exhaust max_connections). 0 = no pool.
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+if DATABASE_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_SIZE),
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 
 # The access token lives here: with Redis, all workers of a deployment share one token.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -127,11 +137,17 @@ IAMPORT_POOL_SIZE = env.int("IAMPORT_POOL_SIZE", default=32)
 # Where the in-process sandbox keeps its state between restarts of the dev server.
 IAMPORT_SANDBOX_STATE = env.str("IAMPORT_SANDBOX_STATE", default=str(BASE_DIR / "iamport_sandbox.sqlite3"))
 
-# No keys in DEBUG: talk to the built-in sandbox, in-process. Never in production.
-IAMPORT_USE_BUILTIN_SANDBOX = (DEBUG or TESTING) and not (IAMPORT_API_KEY and IAMPORT_API_SECRET)
-if not DEBUG and not TESTING and not (IAMPORT_API_KEY and IAMPORT_API_SECRET):
+IAMPORT_PRODUCTION_URL = "https://api.iamport.kr"
+_have_keys = bool(IAMPORT_API_KEY and IAMPORT_API_SECRET)
+if not DEBUG and not TESTING and not _have_keys:
     raise ImproperlyConfigured("IAMPORT_API_KEY and IAMPORT_API_SECRET must be set when DEBUG is off.")
-if IAMPORT_USE_BUILTIN_SANDBOX:
+# No keys in DEBUG: the built-in sandbox answers in-process; or, when IAMPORT_API_URL names another
+# address (a sandbox served by `manage.py iamport_sandbox`), that one, with the sandbox's credentials.
+# Never in production.
+IAMPORT_USE_BUILTIN_SANDBOX = (
+    (DEBUG or TESTING) and not _have_keys and IAMPORT_API_URL == IAMPORT_PRODUCTION_URL
+)
+if (DEBUG or TESTING) and not _have_keys:
     IAMPORT_API_KEY = "sandbox_key"
     IAMPORT_API_SECRET = "sandbox_secret"  # noqa: S105 - the sandbox's published test secret
 
