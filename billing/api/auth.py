@@ -13,9 +13,10 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser
 
+from billing.throttling import TokenAddressThrottle
+
 from . import schema
 from .parsers import BoundedJSONParser
-from billing.throttling import TokenAddressThrottle
 
 TOKEN_EXAMPLE = {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}
 

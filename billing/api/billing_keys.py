@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from billing import selectors, services
 from billing.models import BillingKeyEvent, Payment
+from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 from . import idempotency, schema
 from .errors import IamportProblem
@@ -31,7 +32,6 @@ from .serializers import (
     BillingKeyRegisteredSerializer,
     BillingKeySerializer,
 )
-from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 SOURCE = BillingKeyEvent.Source.API
 STAFF_PERMISSION = "billing.view_billingkey"

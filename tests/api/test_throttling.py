@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.throttling import refusal_cooldown
 from billing.models import BillingKeyEvent
+from billing.throttling import refusal_cooldown
 from tests.api.conftest import GOOD_CARD
 from tests.iamport_mock import envelope
 
