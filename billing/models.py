@@ -102,7 +102,7 @@ class BillingKey(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="billingkey_owner_created"),
             models.Index(fields=["status", "-created_at"], name="billingkey_status_created"),
-            models.Index(fields=["pg_provider"], name="billingkey_pg_provider"),
+            models.Index(fields=["pg_provider", "-created_at"], name="billingkey_pg_created"),
             models.Index(fields=["-created_at", "-id"], name="billingkey_created"),
         ]
         permissions = [
@@ -173,7 +173,11 @@ class BillingKeyEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["billing_key", "-created_at"], name="event_key_created")]
+        indexes = [
+            models.Index(fields=["billing_key", "-created_at"], name="event_key_created"),
+            models.Index(fields=["outcome", "-created_at"], name="event_outcome_created"),
+            models.Index(fields=["action", "-created_at"], name="event_action_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.outcome}"
@@ -229,6 +233,7 @@ class Payment(models.Model):
             models.Index(fields=["owner", "-created_at"], name="payment_owner_created"),
             models.Index(fields=["status", "-created_at"], name="payment_status_created"),
             models.Index(fields=["billing_key", "-created_at"], name="payment_key_created"),
+            models.Index(fields=["-created_at", "-id"], name="payment_created"),
         ]
         permissions = [("refund_payment", "Can refund payments")]
 
