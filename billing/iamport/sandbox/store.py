@@ -22,6 +22,12 @@ CREATE TABLE IF NOT EXISTS payments (
 CREATE INDEX IF NOT EXISTS payments_merchant_uid ON payments (merchant_uid, created);
 CREATE INDEX IF NOT EXISTS payments_customer_uid ON payments (customer_uid, created);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schedules (
+    merchant_uid TEXT PRIMARY KEY, customer_uid TEXT NOT NULL, schedule_at INTEGER NOT NULL,
+    schedule_status TEXT NOT NULL, annotation TEXT NOT NULL, notice_url TEXT
+);
+CREATE INDEX IF NOT EXISTS schedules_due ON schedules (schedule_status, schedule_at);
+CREATE INDEX IF NOT EXISTS schedules_customer_uid ON schedules (customer_uid, schedule_status);
 """
 
 
@@ -52,7 +58,7 @@ class Store:
 
     def reset(self) -> None:
         with self.write_lock:
-            for table in ("tokens", "customers", "payments", "counters"):
+            for table in ("tokens", "customers", "payments", "counters", "schedules"):
                 self._connection().execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def next_number(self, name: str) -> int:
@@ -102,11 +108,15 @@ class Store:
         rows = self.query("SELECT annotation FROM payments WHERE imp_uid = ?", imp_uid)
         return json.loads(rows[0][0]) if rows else None
 
-    def latest_payment_for(self, merchant_uid: str) -> dict | None:
+    def latest_payment_for(self, merchant_uid: str, status: str | None = None) -> dict | None:
+        """The newest payment with this merchant_uid (and this status, when given)."""
         rows = self.query(
             "SELECT annotation FROM payments WHERE merchant_uid = ? "
+            "AND (? IS NULL OR json_extract(annotation, '$.status') = ?) "
             "ORDER BY created DESC, rowid DESC LIMIT 1",
             merchant_uid,
+            status,
+            status,
         )
         return json.loads(rows[0][0]) if rows else None
 
@@ -124,3 +134,46 @@ class Store:
             offset,
         )
         return total, [json.loads(row[0]) for row in rows]
+
+    # --- schedules --------------------------------------------------------------------------------
+    def put_schedule(self, schedule: dict, *, notice_url: str | None) -> None:
+        """A new schedule (replacing a revoked one with the same merchant_uid)."""
+        self.execute(
+            "INSERT OR REPLACE INTO schedules (merchant_uid, customer_uid, schedule_at, schedule_status, "
+            "annotation, notice_url) VALUES (?, ?, ?, ?, ?, ?)",
+            schedule["merchant_uid"],
+            schedule["customer_uid"],
+            schedule["schedule_at"],
+            schedule["schedule_status"],
+            json.dumps(schedule, ensure_ascii=False),
+            notice_url,
+        )
+
+    def update_schedule(self, schedule: dict) -> None:
+        """Its status changed (executed, revoked); where it notifies stays."""
+        self.execute(
+            "UPDATE schedules SET schedule_status = ?, annotation = ? WHERE merchant_uid = ?",
+            schedule["schedule_status"],
+            json.dumps(schedule, ensure_ascii=False),
+            schedule["merchant_uid"],
+        )
+
+    def get_schedule(self, merchant_uid: str) -> tuple[dict, str | None] | None:
+        rows = self.query("SELECT annotation, notice_url FROM schedules WHERE merchant_uid = ?", merchant_uid)
+        return (json.loads(rows[0][0]), rows[0][1]) if rows else None
+
+    def scheduled_of_customer(self, customer_uid: str) -> list[dict]:
+        rows = self.query(
+            "SELECT annotation FROM schedules WHERE customer_uid = ? AND schedule_status = 'scheduled' "
+            "ORDER BY schedule_at, rowid",
+            customer_uid,
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def due_schedules(self, now: int) -> list[str]:
+        rows = self.query(
+            "SELECT merchant_uid FROM schedules WHERE schedule_status = 'scheduled' AND schedule_at <= ? "
+            "ORDER BY schedule_at, rowid",
+            now,
+        )
+        return [row[0] for row in rows]
