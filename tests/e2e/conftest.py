@@ -5,13 +5,6 @@ notify it. Every place that speaks the sandbox's control API (``/__sandbox__/...
 ``SandboxControl``; the site itself is driven through its JSON API with a DRF token.
 """
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,16 +12,9 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from billing.iamport import reset_client
+from tests.sandbox_process import KEY, SECRET, point_the_site_at, served_sandbox
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-KEY, SECRET = "sandbox_key", "sandbox_secret"
 TIMEOUT = 10  # for the tests' own requests
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SandboxControl:
@@ -72,49 +58,14 @@ class SandboxControl:
         self.faults(latency_ms=0, error_rate=0, hang=None, hang_seconds=0)
 
 
-def wait_until_answering(url: str, process: subprocess.Popen, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the sandbox exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            requests.post(url + "/users/getToken", json={}, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)  # polling a port that is not open yet; bounded by the deadline
-    raise AssertionError("the sandbox did not start answering in time")
-
-
 @pytest.fixture
 def sandbox_http(settings, tmp_path, live_server) -> SandboxControl:
     """``manage.py iamport_sandbox`` in its own process; the site (on ``live_server``) pointed at it."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"}
-    command = [sys.executable, "manage.py", "iamport_sandbox", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--state", str(tmp_path / "sandbox.sqlite3"), "--reset"]
-    process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-        command,
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        wait_until_answering(url, process)
-        settings.IAMPORT_USE_BUILTIN_SANDBOX = False
-        settings.IAMPORT_API_URL = url
-        settings.IAMPORT_API_KEY = KEY
-        settings.IAMPORT_API_SECRET = SECRET
+    with served_sandbox(tmp_path / "sandbox.sqlite3", "--reset") as url:
+        point_the_site_at(settings, url)
         settings.IAMPORT_NOTICE_URL = live_server.url + "/billing/webhooks/iamport/"
-        reset_client()
         yield SandboxControl(url)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        reset_client()
+    reset_client()
 
 
 class Site:

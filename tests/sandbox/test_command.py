@@ -1,11 +1,5 @@
 """``manage.py iamport_sandbox`` as a process: CLI faults, state kept across a restart, ``--reset``."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -13,43 +7,16 @@ from pathlib import Path
 
 import requests
 
+from tests.sandbox_process import served_sandbox
+
 from . import spec_types
 from .conftest import Api
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
 def sandbox_process(tmp_path: Path, *options: str) -> Iterator[Api]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}"}
-    command = [sys.executable, "manage.py", "iamport_sandbox", "--port", str(port)]
-    command += ["--state", str(tmp_path / "sandbox.sqlite3"), *options]
-    process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the sandbox did not start answering in time"
-            try:
-                requests.get(url + "/__sandbox__/faults", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)  # the port is not open yet; bounded by the deadline
+    with served_sandbox(tmp_path / "sandbox.sqlite3", *options) as url:
         yield Api(url, requests.Session())
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-        process.stderr.close()
 
 
 def test_cli_faults_restart_keeps_state_and_reset_clears_it(tmp_path):
