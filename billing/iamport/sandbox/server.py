@@ -8,15 +8,14 @@ Content-Length) are answered with the V1 envelope too, never with an HTML error 
 """
 
 import contextlib
-import io
 import json
 import logging
 import socket
-import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+
+from .wsgi import call_app
 
 logger = logging.getLogger(__name__)
 
@@ -68,34 +67,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_error(HTTPStatus.BAD_REQUEST, "요청 본문의 길이를 읽을 수 없습니다. (bad body framing)")
             return
-        path, _, query = self.path.partition("?")
-        environ = {
-            "REQUEST_METHOD": self.command,
-            "PATH_INFO": unquote(path),
-            "QUERY_STRING": query,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
-            "SERVER_PROTOCOL": self.request_version,
-            "REMOTE_ADDR": self.client_address[0],
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        for name, value in self.headers.items():
-            environ["HTTP_" + name.upper().replace("-", "_")] = value
-        captured: dict = {}
-
-        def start_response(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-
-        content = b"".join(self.app(environ, start_response))
-        self._write(captured["status"], captured["headers"], content)
+        status, headers, content = call_app(
+            self.app,
+            method=self.command,
+            target=self.path,
+            headers=self.headers.items(),
+            body=body,
+            server=self.server.server_address[:2],
+            remote_addr=self.client_address[0],
+        )
+        self._write(status, headers, content)
 
     def _write(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
         head = [f"HTTP/1.1 {status}"]
