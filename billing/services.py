@@ -13,7 +13,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .iamport import get_client
@@ -64,6 +64,7 @@ def register_card(
     """
     billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())
     actor = actor or owner
+    _release_db_connection()
     started = time.monotonic()
     try:
         customer = get_client().issue_billing_key(
@@ -138,6 +139,16 @@ def sync_from_customer(billing_key: BillingKey, customer: Customer) -> BillingKe
     return billing_key
 
 
+def _release_db_connection() -> None:
+    """Hand a pooled database connection back while i'mport answers (seconds, at times).
+
+    Only with a pool (``DATABASE_POOL_SIZE``) and outside a transaction; the next query takes one again.
+    So a hundred registrations waiting on card companies hold a few connections, not a hundred.
+    """
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
 def from_unix(seconds: int) -> datetime.datetime | None:
     """i'mport's times are Unix seconds, 0 meaning 'not applicable'."""
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC) if seconds else None
@@ -162,8 +173,7 @@ def _record_failure(billing_key: BillingKey, error: IamportError, *, actor, sour
     with transaction.atomic():
         _record_event(billing_key, actor, source, action, _outcome_of(error), started, error)
         billing_key.save(update_fields=["status", "last_error_code", "last_error_message", "updated_at"])
-    log = logger.warning if isinstance(error, IamportRefused) else logger.error
-    log("i'mport %s for %s: %s (code %s)", action, billing_key.customer_uid, type(error).__name__, error.code)
+    _log_failure(action, billing_key.customer_uid, error)
 
 
 def _try_to_resolve_unknown(billing_key: BillingKey, *, actor, source: str) -> None:
@@ -320,7 +330,7 @@ def register_card_and_pay(
             )
             billing_key.save(update_fields=["status", "last_error_code", "last_error_message", "updated_at"])
             _fail_unsent_payment(payment, error)
-        _log_failure(Action.ISSUE_AND_PAY, payment, error)
+        _log_failure(Action.ISSUE_AND_PAY, payment.merchant_uid, error)
         raise PaymentError(payment, error) from error
 
     with transaction.atomic():
@@ -420,7 +430,7 @@ def refund_payment(
         )
     except IamportError as error:
         _record_event(payment.billing_key, actor, source, Action.REFUND, _outcome_of(error), started, error)
-        _log_failure(Action.REFUND, payment, error)
+        _log_failure(Action.REFUND, payment.merchant_uid, error)
         if isinstance(error, IamportRefused | IamportOutcomeUnknown):
             # Our mirror may be stale (checksum refused) or the refund may have happened: re-read.
             try:
@@ -675,7 +685,7 @@ def _record_payment_failure(
             payment.refresh_from_db()
         else:
             _fail_unsent_payment(payment, error)
-    _log_failure(action, payment, error)
+    _log_failure(action, payment.merchant_uid, error)
 
 
 def _fail_unsent_payment(payment: Payment, error: IamportError) -> None:
@@ -686,9 +696,10 @@ def _fail_unsent_payment(payment: Payment, error: IamportError) -> None:
     payment.save(update_fields=["status", "fail_reason", "failed_at", "updated_at"])
 
 
-def _log_failure(action: str, payment: Payment, error: IamportError) -> None:
+def _log_failure(action: str, record: str, error: IamportError) -> None:
+    """One line per failed call, naming our record (customer_uid or merchant_uid); never card data."""
     log = logger.warning if isinstance(error, IamportRefused) else logger.error
-    log("i'mport %s for %s: %s (code %s)", action, payment.merchant_uid, type(error).__name__, error.code)
+    log("i'mport %s for %s: %s (code %s)", action, record, type(error).__name__, error.code)
 
 
 def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> None:
