@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint check-migrations ci sandbox clean
+.PHONY: run test lint check-migrations ci sandbox bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ check-migrations: $(VENV)/.installed
 # The i'mport sandbox over HTTP, for other programs and end-to-end runs.
 sandbox: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py iamport_sandbox --host 127.0.0.1 --port 8089
+
+# The performance benchmark (docs/benchmarks.md): gunicorn + PostgreSQL + Redis + the sandbox, a few minutes.
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379. BENCH_ARGS=--keep-db etc.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3

@@ -81,7 +81,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL only: a psycopg connection pool of at most this many connections per process, instead of one
 # persistent connection per thread (many gunicorn threads would exhaust max_connections). 0 = no pool.
 DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
-if DATABASE_POOL_SIZE:
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_SIZE),
