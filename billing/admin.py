@@ -83,35 +83,28 @@ def _postgresql_estimate(queryset: QuerySet, connection) -> int:
         return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyMixin:
     """Mirrors and audit rows: viewable, never added, edited or deleted by hand."""
 
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 def selected_rows(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> list | None:
@@ -375,7 +368,7 @@ class BillingKeyAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": _("Delete billing keys at i'mport?"),
             "opts": self.model._meta,
-            "billing_keys": billing_keys,
+            "rows": billing_keys,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME if action_checkbox else None,
             "action": "delete_at_iamport",
@@ -561,7 +554,7 @@ class PaymentAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": _("Refund payments?"),
             "opts": self.model._meta,
-            "payments": payments,
+            "rows": payments,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "refund",
