@@ -36,17 +36,24 @@ Action = BillingKeyEvent.Action
 Outcome = BillingKeyEvent.Outcome
 
 
-class BillingKeyError(Exception):
-    """A service could not do what was asked; ``cause`` says why, ``billing_key`` is the row as recorded."""
+class IamportCallFailed(Exception):
+    """A service could not do what was asked because of i'mport; ``cause`` says why."""
 
-    def __init__(self, billing_key: BillingKey, cause: IamportError):
+    def __init__(self, cause: IamportError):
         super().__init__(cause.message)
-        self.billing_key = billing_key
         self.cause = cause
 
     @property
     def outcome_unknown(self) -> bool:
         return isinstance(self.cause, IamportOutcomeUnknown)
+
+
+class BillingKeyError(IamportCallFailed):
+    """A billing-key service failed; ``billing_key`` is the row as recorded."""
+
+    def __init__(self, billing_key: BillingKey, cause: IamportError):
+        super().__init__(cause)
+        self.billing_key = billing_key
 
 
 def new_customer_uid() -> str:
@@ -243,17 +250,12 @@ def _record_event(
 # never by sending the charge again. Each call leaves a ``BillingKeyEvent`` on the key charged.
 
 
-class PaymentError(Exception):
-    """A payment service failed; ``cause`` says why, ``payment`` is the row as recorded."""
+class PaymentError(IamportCallFailed):
+    """A payment service failed; ``payment`` is the row as recorded."""
 
     def __init__(self, payment: Payment, cause: IamportError):
-        super().__init__(cause.message)
+        super().__init__(cause)
         self.payment = payment
-        self.cause = cause
-
-    @property
-    def outcome_unknown(self) -> bool:
-        return isinstance(self.cause, IamportOutcomeUnknown)
 
 
 class PaymentConflict(Exception):

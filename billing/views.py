@@ -136,7 +136,7 @@ def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: Ca
     return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
 
 
-def _refusal_message(error: services.BillingKeyError | services.PaymentError) -> str:
+def _refusal_message(error: services.IamportCallFailed) -> str:
     if isinstance(error.cause, IamportRefused):
         # i'mport's own reason (e.g. the card company's decline) is what the customer needs to read.
         return _("The card was not registered: %(reason)s") % {"reason": error.cause.message}
