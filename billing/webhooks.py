@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.throttling import BaseThrottle
 
 from . import services
 from .models import WebhookDelivery
@@ -29,7 +30,7 @@ MAX_BODY_BYTES = 10_000
 @csrf_exempt
 @require_POST
 def iamport_webhook(request: HttpRequest) -> JsonResponse:
-    source_ip = request.META.get("REMOTE_ADDR") or None
+    source_ip = _source_address(request)
     claimed = _claimed(request)
     imp_uid, merchant_uid = str(claimed.get("imp_uid") or ""), str(claimed.get("merchant_uid") or "")
     allowed = settings.IAMPORT_WEBHOOK_ALLOWED_IPS
@@ -47,6 +48,14 @@ def iamport_webhook(request: HttpRequest) -> JsonResponse:
         HTTPStatus.SERVICE_UNAVAILABLE if delivery.result == WebhookDelivery.Result.FAILED else HTTPStatus.OK
     )
     return JsonResponse({"result": delivery.result}, status=status)
+
+
+def _source_address(request: HttpRequest) -> str | None:
+    """The sender's address: behind ``NUM_PROXIES`` proxies, from X-Forwarded-For, as the throttles read it.
+
+    With no proxy configured the header is ignored, so a sender cannot claim one of i'mport's addresses.
+    """
+    return BaseThrottle().get_ident(request) or None
 
 
 def _claimed(request: HttpRequest) -> dict[str, str]:

@@ -146,6 +146,27 @@ def test_allow_list(client, unknown_payment, ledger, settings, remote, expected)
     assert WebhookDelivery.objects.get().source_ip == remote
 
 
+@pytest.mark.parametrize(
+    ("proxies", "forwarded_for", "expected"),
+    [
+        (0, "52.78.100.19", HTTPStatus.FORBIDDEN),  # no proxy configured: a claimed address is ignored
+        (1, "52.78.100.19", HTTPStatus.OK),  # our proxy says i'mport sent it
+        (1, "52.78.100.19, 10.0.0.9", HTTPStatus.FORBIDDEN),  # the proxy saw 10.0.0.9 claim i'mport's address
+    ],
+)
+def test_allow_list_behind_a_proxy(
+    client, unknown_payment, ledger, settings, proxies, forwarded_for, expected
+):
+    settings.IAMPORT_WEBHOOK_ALLOWED_IPS = ["52.78.100.19"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+
+    response = deliver(
+        client, body_for(ledger, "pay_timed_out"), REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=forwarded_for
+    )
+
+    assert response.status_code == expected
+
+
 def test_only_post(client):
     assert client.get(URL).status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
