@@ -7,9 +7,11 @@ from http import HTTPStatus
 import pytest
 import requests
 import responses
+from django.core.cache import cache
 from urllib3.exceptions import NewConnectionError
 
 from billing.iamport import get_client
+from billing.iamport.client import IamportClient
 from billing.iamport.errors import (
     IamportAuthError,
     IamportNotFound,
@@ -230,3 +232,29 @@ def test_card_details_never_show_their_values():
     assert "4242" not in shown
     assert "900101" not in shown
     assert "2030" not in shown
+
+
+def test_each_process_remembers_the_shared_token_briefly(iamport):
+    """A cache round trip per call is avoided; a token another worker replaced is dropped on its 401."""
+    iamport.on_customer("GET")
+    client = get_client()
+    client.get_billing_key("cu_1")
+    cache.clear()  # e.g. evicted from Redis
+
+    client.get_billing_key("cu_1")
+
+    assert iamport.token_calls == 1
+    client.forget_token("token-1")
+    client.get_billing_key("cu_1")
+    assert iamport.token_calls == 2
+
+
+def test_proxy_settings_are_read_once_when_the_client_is_built(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/merchant-ca.pem")
+
+    client = IamportClient(base_url="https://api.iamport.kr", api_key="k", api_secret="s")
+
+    assert client.session.trust_env is False
+    assert client.session.proxies["https"] == "http://proxy.internal:3128"
+    assert client.session.verify == "/etc/ssl/merchant-ca.pem"
