@@ -255,3 +255,18 @@ def test_errors_never_log_card_data(iamport, token_client, caplog):
         token_client.post(LIST_URL, GOOD_CARD, format="json")
 
     assert_card_values_absent(caplog.text)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/nothing-here/"),
+        ("post", "/api/v1/billing-keys"),
+        ("delete", "/api/v1/billing-keys/a/b/"),
+    ],
+)
+def test_an_unknown_api_path_answers_the_error_shape(client, method, path):
+    response = getattr(client, method)(path)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["error"] == "not_found"
