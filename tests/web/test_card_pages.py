@@ -225,6 +225,7 @@ def test_an_unexpected_error_report_carries_no_card_data(iamport, customer_clien
         raise RuntimeError("unexpected")
 
     monkeypatch.setattr("billing.services.register_card", explode)
+    monkeypatch.setattr(logging.getLogger("django"), "propagate", True)  # so caplog sees django.request
     customer_client.raise_request_exception = False
 
     response = customer_client.post(NEW_URL, GOOD)
