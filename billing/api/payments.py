@@ -12,7 +12,7 @@ the charge is never sent twice. An ``Idempotency-Key`` header is honoured too (t
 from http import HTTPStatus
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -22,9 +22,29 @@ from rest_framework.views import APIView
 from billing import selectors, services
 from billing.models import BillingKeyEvent, Payment
 
-from . import idempotency
+from . import idempotency, schema
 from .errors import IamportProblem
 from .payment_serializers import PaymentOutputSerializer
+
+TAG = ["payments"]
+CONFLICT = OpenApiResponse(
+    schema.ErrorSerializer,
+    description="`conflict`: the merchant_uid was used for another charge, the key is not active, the "
+    "payment cannot be refunded now; or an `Idempotency-Key` conflict.",
+)
+CHARGE_ERRORS = {
+    HTTPStatus.BAD_REQUEST: schema.INVALID,
+    **schema.AUTHENTICATED_ERRORS,
+    HTTPStatus.PAYMENT_REQUIRED: OpenApiResponse(
+        schema.ErrorSerializer,
+        description="`refused`: i'mport refused the request (`iamport_code`, `iamport_message`), or the card "
+        "company declined the charge: then `merchant_uid` and the recorded failed `payment` come with it.",
+    ),
+    HTTPStatus.NOT_FOUND: schema.NOT_FOUND,
+    HTTPStatus.CONFLICT: CONFLICT,
+    HTTPStatus.SERVICE_UNAVAILABLE: schema.UNAVAILABLE,
+    HTTPStatus.GATEWAY_TIMEOUT: schema.OUTCOME_UNKNOWN,
+}
 
 
 def has_permission(perm: str) -> type[permissions.BasePermission]:
@@ -76,12 +96,31 @@ class PaymentListCreateView(generics.GenericAPIView):
     def get_queryset(self):
         return selectors.payments_visible_to(self.request.user)
 
-    @extend_schema(operation_id="payments_list", responses={200: PaymentOutputSerializer(many=True)})
+    @extend_schema(
+        operation_id="payments_list",
+        tags=TAG,
+        summary="List payments",
+        description="Your payments, newest first (staff with `billing.view_payment`: everyone's).",
+        responses={
+            HTTPStatus.OK: PaymentOutputSerializer(many=True),
+            **schema.AUTHENTICATED_ERRORS,
+            HTTPStatus.NOT_FOUND: OpenApiResponse(schema.ErrorSerializer, description="Invalid cursor."),
+        },
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(PaymentOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=ChargeInputSerializer, responses={201: PaymentOutputSerializer})
+    @extend_schema(
+        operation_id="payments_create",
+        tags=TAG,
+        summary="Charge a billing key",
+        description="Charges `amount` won to an active billing key (`/subscribe/payments/again`). Needs "
+        "`billing.charge_billingkey`. Send the same `merchant_uid` (or `Idempotency-Key`) to retry safely: "
+        "one intent is never charged twice.",
+        request=ChargeInputSerializer,
+        responses={HTTPStatus.CREATED: PaymentOutputSerializer, **CHARGE_ERRORS},
+    )
     def post(self, request: Request) -> Response:
         return idempotency.run_once(request, endpoint="payments.charge", handle=lambda: self._charge(request))
 
@@ -107,7 +146,16 @@ class PaymentListCreateView(generics.GenericAPIView):
 class PaymentDetailView(APIView):
     """One of your payments (404 for another customer's)."""
 
-    @extend_schema(responses={200: PaymentOutputSerializer})
+    @extend_schema(
+        operation_id="payments_retrieve",
+        tags=TAG,
+        summary="Read a payment",
+        responses={
+            HTTPStatus.OK: PaymentOutputSerializer,
+            **schema.AUTHENTICATED_ERRORS,
+            HTTPStatus.NOT_FOUND: schema.NOT_FOUND,
+        },
+    )
     def get(self, request: Request, merchant_uid: str) -> Response:
         payment = selectors.payment_of(request.user, merchant_uid)
         return Response(PaymentOutputSerializer(payment).data)
@@ -118,7 +166,16 @@ class PaymentRefundView(APIView):
 
     permission_classes = [permissions.IsAuthenticated, has_permission("billing.refund_payment")]
 
-    @extend_schema(request=RefundInputSerializer, responses={200: PaymentOutputSerializer})
+    @extend_schema(
+        operation_id="payments_refund",
+        tags=TAG,
+        summary="Refund a payment",
+        description="Refunds `amount` won (absent: all that is left) through `/payments/cancel`, always with "
+        "i'mport's `checksum`, so a refund computed from a stale record is refused. Needs "
+        "`billing.refund_payment`.",
+        request=RefundInputSerializer,
+        responses={HTTPStatus.OK: PaymentOutputSerializer, **CHARGE_ERRORS},
+    )
     def post(self, request: Request, merchant_uid: str) -> Response:
         data = _valid(RefundInputSerializer, request)
         payment = selectors.payment_for_refund(merchant_uid)
