@@ -28,6 +28,7 @@ from .iamport.errors import (
 from .iamport.types import CardDetails, Customer
 from .iamport.types import Payment as IamportPayment
 from .models import BillingKey, BillingKeyEvent, Payment, PaymentRefund, WebhookDelivery, mask_card_number
+from .throttling import REGISTRATION_ACTIONS, note_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +230,10 @@ def _record_event(
     started: float,
     error: IamportError | None = None,
 ) -> BillingKeyEvent:
-    return BillingKeyEvent.objects.create(
+    actor = actor if actor is not None and actor.is_authenticated else None
+    event = BillingKeyEvent.objects.create(
         billing_key=billing_key,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor,
         source=source,
         action=action,
         outcome=outcome,
@@ -240,6 +242,9 @@ def _record_event(
         http_status=error.http_status if error else 200,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
+    if actor is not None and outcome == Outcome.REFUSED and action in REGISTRATION_ACTIONS:
+        note_refusal(actor)  # what the refusal cool-down reads first
+    return event
 
 
 # --- payments -------------------------------------------------------------------------------------

@@ -5,20 +5,23 @@ Shared by the API (as DRF throttles) and the card form (``registration_wait``).
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
 ``registration_address``, ``token_address``); an empty rate turns that throttle off. Their
 counters live in Django's cache (Redis in production, so all workers share them).
-The cool-down reads the audit trail instead: refused registrations are ``BillingKeyEvent``
-rows, whichever page or client caused them.
+The cool-down's truth is the audit trail: refused registrations are ``BillingKeyEvent`` rows,
+whichever page or client caused them. Reading it costs a query, so a counter in the cache
+(``note_refusal``) says first whether there can be enough refusals to matter; only then is
+the trail read.
 """
 
 import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from billing.models import BillingKeyEvent
 
-_REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
+REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
 
 
 class _ScopedRateThrottle(SimpleRateThrottle):
@@ -56,6 +59,32 @@ class TokenAddressThrottle(_ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+def _refusal_counter_key(user_pk) -> str:
+    return f"billing:refusals:{user_pk}"
+
+
+def note_refusal(user) -> None:
+    """Count a refused registration by ``user`` (call it wherever one is recorded).
+
+    The counter lives until a window has passed since the last refusal, so it never counts fewer
+    refusals than the trail holds for the window (it may count more: older ones, or a write rolled
+    back), and more only costs the exact read of the trail. If the cache loses it, a user gets at
+    most ``REGISTRATION_REFUSALS_FREE`` unchecked attempts before the trail is read again.
+    """
+    key, window = _refusal_counter_key(user.pk), settings.REGISTRATION_REFUSAL_WINDOW
+    cache.add(key, 0, timeout=window)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+    cache.touch(key, timeout=window)
+
+
+def counted_refusals(user) -> int:
+    """Refusals counted for ``user`` by ``note_refusal``: never fewer than the window holds (see there)."""
+    return cache.get(_refusal_counter_key(user.pk)) or 0
+
+
 def refusal_cooldown(refusals: int) -> int:
     """Seconds a user waits after ``refusals`` refused registrations within the window (0: none)."""
     extra = refusals - settings.REGISTRATION_REFUSALS_FREE
@@ -75,10 +104,12 @@ class RefusalCooldownThrottle(BaseThrottle):
         self._wait = 0.0
         if settings.REGISTRATION_REFUSAL_COOLDOWN <= 0:
             return True
+        if counted_refusals(request.user) <= settings.REGISTRATION_REFUSALS_FREE:
+            return True  # not enough refusals for a cool-down: no need to read the trail
         now = timezone.now()
         refused = BillingKeyEvent.objects.filter(
             actor=request.user,
-            action__in=_REGISTRATION_ACTIONS,
+            action__in=REGISTRATION_ACTIONS,
             outcome=BillingKeyEvent.Outcome.REFUSED,
             created_at__gte=now - datetime.timedelta(seconds=settings.REGISTRATION_REFUSAL_WINDOW),
         ).values_list("created_at", flat=True)

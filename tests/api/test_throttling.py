@@ -2,13 +2,14 @@
 
 import datetime
 from http import HTTPStatus
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import BillingKeyEvent
-from billing.throttling import refusal_cooldown
+from billing.throttling import RefusalCooldownThrottle, counted_refusals, note_refusal, refusal_cooldown
 from tests.api.conftest import GOOD_CARD
 from tests.iamport_mock import envelope
 
@@ -112,6 +113,7 @@ def refusals(user, make_key, count: int, *, ago: datetime.timedelta = datetime.t
             duration_ms=1,
         )
         BillingKeyEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - ago)
+        note_refusal(user)  # as the services do where they record a refusal
 
 
 @pytest.fixture
@@ -175,3 +177,31 @@ def test_other_customers_refusals_do_not_slow_me(iamport, token_client, other_us
     iamport.on_customer("POST")
 
     assert register(token_client).status_code == HTTPStatus.CREATED
+
+
+def test_no_refusals_counted_means_no_read_of_the_audit_trail(user, cooldown, django_assert_num_queries):
+    request = SimpleNamespace(user=user)
+    for _ in range(3):
+        note_refusal(user)
+
+    with django_assert_num_queries(0):
+        assert RefusalCooldownThrottle().allow_request(request, None)
+
+
+def test_the_counter_only_sends_the_throttle_to_the_trail_which_decides(user, make_key, cooldown):
+    # Counted refusals that the trail does not hold (a write rolled back, say) slow nobody down.
+    for _ in range(10):
+        note_refusal(user)
+
+    assert RefusalCooldownThrottle().allow_request(SimpleNamespace(user=user), None)
+
+    refusals(user, make_key, 4)
+    assert not RefusalCooldownThrottle().allow_request(SimpleNamespace(user=user), None)
+
+
+def test_refusals_recorded_by_the_services_are_counted(iamport, token_client, user, cooldown):
+    iamport.on_customer("POST", body=envelope(code=-1, message="카드가 거절되었습니다."))
+    register(token_client)
+    register(token_client)
+
+    assert counted_refusals(user) == 2
