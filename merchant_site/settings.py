@@ -175,10 +175,13 @@ REGISTRATION_REFUSAL_WINDOW = env.int("REGISTRATION_REFUSAL_WINDOW", default=360
 TOKEN_RATE_PER_ADDRESS = env.str("TOKEN_RATE_PER_ADDRESS", default="20/minute") or None
 # How long an Idempotency-Key is remembered (seconds).
 IDEMPOTENCY_RETENTION = env.int("IDEMPOTENCY_RETENTION", default=24 * 3600)
+# Seconds an API token's user is kept in the cache instead of read per call (0: read every call).
+# Deleting a token or saving its user drops it at once; a QuerySet.update() counts after this long.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "billing.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
