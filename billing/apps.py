@@ -15,4 +15,6 @@ class BillingConfig(AppConfig):
 
         # The API's token cache forgets a token as soon as it or its user changes (see there).
         post_delete.connect(forget_token, sender=Token, dispatch_uid="billing.forget_token")
-        post_save.connect(forget_user_tokens, sender=settings.AUTH_USER_MODEL, dispatch_uid="billing.forget_user")
+        post_save.connect(
+            forget_user_tokens, sender=settings.AUTH_USER_MODEL, dispatch_uid="billing.forget_user_tokens"
+        )

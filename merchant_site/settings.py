@@ -83,6 +83,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
 if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+    # Django's backend, checking each lent connection by its socket instead of by a query per borrow.
+    DATABASES["default"]["ENGINE"] = "merchant_site.pooled_postgresql"
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_SIZE),
         "max_size": DATABASE_POOL_SIZE,
