@@ -126,8 +126,14 @@ def closed_loop(
     duration: float,
     max_requests: int = 1_000_000,
     timeout: float = 30.0,
+    ramp: float = 0.0,
 ) -> tuple[list[Result], InFlight, float, float]:
-    """Keep ``concurrency`` requests in flight for ``duration`` s. Returns results, in-flight, t0, t1."""
+    """Keep ``concurrency`` requests in flight for ``duration`` s. Returns results, in-flight, t0, t1.
+
+    With ``ramp``, the clients start evenly spread over that many seconds instead of all at once: with a
+    fixed upstream latency, clients started together stay in step and every answer of a round arrives
+    in the same few milliseconds, a herd that real customers never form.
+    """
     results: list[Result] = []
     counter = itertools.count()
     inflight = InFlight()
@@ -135,9 +141,9 @@ def closed_loop(
     t0 = time.monotonic() + 0.05
     deadline = t0 + duration
 
-    def worker() -> None:
+    def worker(start: float) -> None:
         client = Client(host, port, timeout)
-        time.sleep(max(0.0, t0 - time.monotonic()))
+        time.sleep(max(0.0, start - time.monotonic()))
         while time.monotonic() < deadline:
             index = next(counter)
             if index >= max_requests:
@@ -148,7 +154,10 @@ def closed_loop(
 
     sampler = threading.Thread(target=inflight.sample, args=(stop_sampling,), daemon=True)
     sampler.start()
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    threads = [
+        threading.Thread(target=worker, args=(t0 + ramp * i / concurrency,), daemon=True)
+        for i in range(concurrency)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -41,8 +41,12 @@ def run(
     concurrency: int,
     duration: float,
     timeout: float = 30.0,
+    ramp: float = 0.0,
 ) -> tuple[list[tuple[float, float, int]], InFlight, float, float]:
-    """Closed loop: ``concurrency`` threads registering until ``duration`` is up; (start, end, status)."""
+    """Closed loop: ``concurrency`` threads registering until ``duration`` is up; (start, end, status).
+
+    ``ramp``: the threads start spread over that many seconds, as ``loadgen.closed_loop``'s clients do.
+    """
     host = base_url.split("//", 1)[1].split(":", 1)[0]
     if host not in LOOPBACK:
         raise ValueError(f"benchmark traffic goes to loopback only, not {host!r}")
@@ -52,8 +56,8 @@ def run(
     t0 = time.monotonic() + 0.05
     deadline = t0 + duration
 
-    def worker() -> None:
-        time.sleep(max(0.0, t0 - time.monotonic()))
+    def worker(start: float) -> None:
+        time.sleep(max(0.0, start - time.monotonic()))
         while time.monotonic() < deadline:
             started = time.monotonic()
             with inflight:
@@ -65,7 +69,10 @@ def run(
 
     sampler = threading.Thread(target=inflight.sample, args=(stop,), daemon=True)
     sampler.start()
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    threads = [
+        threading.Thread(target=worker, args=(t0 + ramp * i / concurrency,), daemon=True)
+        for i in range(concurrency)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -284,9 +284,9 @@ def registration_requests(tokens: list[str]):
     return make
 
 
-def steady_window(t0: float, duration: float, round_trip: float) -> tuple[float, float]:
-    """Steady state of a closed loop: from the first round's answers until the clients stop sending."""
-    return t0 + round_trip, t0 + duration
+def steady_window(t0: float, duration: float, round_trip: float, ramp: float = 0.0) -> tuple[float, float]:
+    """Steady state of a closed loop: from the last client's first answer until the clients stop sending."""
+    return t0 + ramp + round_trip, t0 + duration
 
 
 def upstream_ms_of(database_url: str, results: list[loadgen.Result]) -> dict[str, float]:
@@ -332,6 +332,7 @@ def phase_overhead(
         if json.loads(r.body)["customer_uid"] in upstream
     ]
     late = [r.started - r.scheduled for r in results]
+    floor_alone, floor_at_rate = framework_floor(args, site_port)
     return {
         "offered_rate": args.rate,
         "duration_s": args.overhead_seconds,
@@ -347,9 +348,35 @@ def phase_overhead(
         "own_time_ms_excluding_recorded_upstream_call": loadgen.summary_ms(own),
         "recorded_upstream_call_ms": loadgen.summary_ms([v / 1000 for v in upstream.values()]),
         "send_lateness_ms": loadgen.summary_ms(late),
+        "floor_healthz_one_at_a_time_ms": floor_alone,
+        "floor_healthz_at_rate_ms": floor_at_rate,
         "peak_in_flight": inflight.peak,
         "cpu_ms_per_registration": cpu.per_request_ms(len(ok)),
     }
+
+
+def framework_floor(args, site_port) -> tuple[dict[str, float], dict[str, float]]:
+    """What any request costs here: ``GET /healthz`` (Django, middleware, one query) on the same server.
+
+    Measured one at a time and at the overhead phase's rate; for reading the overhead figures, no target.
+    """
+    log(f"floor: GET /healthz one at a time, then {args.rate:g}/s for {args.overhead_seconds:g} s")
+    healthz = loadgen.Request("GET", "/healthz")
+    alone, _, _, _ = loadgen.closed_loop(
+        HOST, site_port, lambda _: healthz, concurrency=1, duration=30, max_requests=200
+    )
+    at_rate, _, _, _ = loadgen.open_loop(
+        HOST,
+        site_port,
+        lambda _: healthz,
+        rate=args.rate,
+        duration=args.overhead_seconds,
+        workers=args.open_loop_workers,
+    )
+    return (
+        loadgen.summary_ms([r.latency for r in alone if r.status == 200]),
+        loadgen.summary_ms([r.latency for r in at_rate if r.status == 200]),
+    )
 
 
 def phase_throughput(args, tokens, site_port, sandbox: Sandbox, cpu: CpuMeter) -> dict[str, Any]:
@@ -366,8 +393,9 @@ def phase_throughput(args, tokens, site_port, sandbox: Sandbox, cpu: CpuMeter) -
             registration_requests(tokens),
             concurrency=args.in_flight,
             duration=args.throughput_seconds,
+            ramp=latency,  # customers arrive spread out, not all in the same millisecond
         )
-    start, end = steady_window(t0, args.throughput_seconds, latency)
+    start, end = steady_window(t0, args.throughput_seconds, latency, ramp=latency)
     ok = [r for r in results if r.status == 201]
     in_window = [r for r in ok if start <= r.ended <= end]
     mean_in_flight = inflight.mean_between(start, end)
@@ -406,10 +434,11 @@ def phase_naive(args, sandbox: Sandbox, cpu: CpuMeter) -> dict[str, Any]:
             CARD,
             concurrency=args.in_flight,
             duration=args.throughput_seconds,
+            ramp=latency,  # as the service's clients
         )
     after = upstream_counts(sandbox.stats())
     # Each naive registration is two calls, each with the injected latency (when the sandbox adds it to both).
-    start, end = steady_window(t0, args.throughput_seconds, 2 * latency)
+    start, end = steady_window(t0, args.throughput_seconds, 2 * latency, ramp=latency)
     ok = [r for r in results if r[2] > 0]
     in_window = [r for r in ok if start <= r[1] <= end]
     calls = {k: after[k] - before[k] for k in after}
@@ -663,6 +692,12 @@ def print_report(report: dict) -> None:
         _fmt(o["own_time_ms_excluding_recorded_upstream_call"]),
     )
     print(
+        "  floor, GET /healthz on the same server (Django + one query), ms: one at a time",
+        _fmt(o["floor_healthz_one_at_a_time_ms"]),
+        f"| {o['offered_rate']:g}/s",
+        _fmt(o["floor_healthz_at_rate_ms"]),
+    )
+    print(
         f"getToken per 1,000 registrations: {report['tokens']['getToken_per_1000']:.3f} "
         f"(naive flow: {n['getToken_per_1000']:.0f})"
     )
@@ -699,9 +734,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
-    parser.add_argument("--threads", type=int, default=96, help="gunicorn threads per process")
-    parser.add_argument("--db-pool", type=int, default=8, help="database connections per process (pool)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="gunicorn processes (production: 2 per core)",
+    )
+    parser.add_argument("--threads", type=int, default=48, help="gunicorn threads per process")
+    parser.add_argument("--db-pool", type=int, default=4, help="database connections per process (pool)")
     parser.add_argument("--in-flight", type=int, default=110, help="registrations kept in flight")
     parser.add_argument("--latency-ms", type=int, default=1000, help="upstream latency for throughput")
     parser.add_argument("--throughput-seconds", type=float, default=20)
