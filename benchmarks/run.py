@@ -858,7 +858,12 @@ def main() -> int:
             env,
         )
         wait_for(f"http://{HOST}:{site_port}/healthz", gunicorn, processes, "gunicorn")
-        workers = worker_pids(gunicorn.pid)
+        # One worker answering is not all of them started: CPU and memory are counted per worker pid.
+        deadline = time.monotonic() + 30
+        while len(workers := worker_pids(gunicorn.pid)) < args.workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if len(workers) != args.workers:
+            raise RuntimeError(f"gunicorn started {len(workers)} of {args.workers} workers")
         log(
             f"gunicorn: {args.workers} workers x {args.threads} threads (pids {workers}); "
             f"sandbox {sandbox_url}"
