@@ -94,6 +94,9 @@ if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.
 
 # The access token lives here: with Redis, all workers of a deployment share one token.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Django's backend with one Redis client per pool instead of one per operation (see the module).
+    CACHES["default"]["BACKEND"] = "merchant_site.redis_cache.RedisCache"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
