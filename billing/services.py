@@ -143,8 +143,28 @@ def sync_from_customer(billing_key: BillingKey, customer: Customer) -> BillingKe
     billing_key.last_error_code = None
     billing_key.last_error_message = ""
     billing_key.synced_at = timezone.now()
-    billing_key.save()
+    # Only what i'mport's answer sets: the owner and the ids never change here, and a narrower UPDATE
+    # is also cheaper on a registration's path.
+    billing_key.save(update_fields=MIRRORED_FIELDS)
     return billing_key
+
+
+MIRRORED_FIELDS = (
+    "status",
+    "pg_provider",
+    "pg_id",
+    "card_name",
+    "card_code",
+    "masked_card_number",
+    "card_type",
+    "iamport_inserted_at",
+    "iamport_updated_at",
+    "iamport_data",
+    "last_error_code",
+    "last_error_message",
+    "synced_at",
+    "updated_at",
+)
 
 
 def _release_db_connection() -> None:

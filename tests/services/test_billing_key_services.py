@@ -208,6 +208,18 @@ def test_failed_delete_keeps_the_key(iamport, user):
     assert key.events.get().outcome == Outcome.REFUSED
 
 
+def test_everything_the_answer_sets_is_stored(iamport, user):
+    iamport.on_customer("POST")
+
+    key = register(user)
+    stored = BillingKey.objects.get(pk=key.pk)
+
+    fields = [f.attname for f in BillingKey._meta.concrete_fields if f.attname not in ("id", "owner_id")]
+    assert {name: getattr(stored, name) for name in fields} == {name: getattr(key, name) for name in fields}
+    assert stored.iamport_data["card_number"] == "424242******4242"
+    assert stored.synced_at is not None and stored.pg_id
+
+
 def test_an_unmasked_number_from_upstream_is_masked_before_it_is_stored(iamport, user):
     iamport.on_customer("POST", body=envelope(customer_annotation("cu_x", card_number="4242424242424242")))
 
