@@ -28,7 +28,7 @@ from .iamport.errors import (
 from .iamport.types import CardDetails, Customer
 from .iamport.types import Payment as IamportPayment
 from .models import BillingKey, BillingKeyEvent, Payment, PaymentRefund, WebhookDelivery, mask_card_number
-from .throttling import REGISTRATION_ACTIONS, note_refusal
+from .throttling import note_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +201,7 @@ def _record_failure(billing_key: BillingKey, error: IamportError, *, actor, sour
     with transaction.atomic():
         _record_event(billing_key, actor, source, action, _outcome_of(error), started, error)
         billing_key.save(update_fields=["status", "last_error_code", "last_error_message", "updated_at"])
+    _count_refused_registration(actor, error)
     _log_failure(action, billing_key.customer_uid, error)
 
 
@@ -250,10 +251,9 @@ def _record_event(
     started: float,
     error: IamportError | None = None,
 ) -> BillingKeyEvent:
-    actor = actor if actor is not None and actor.is_authenticated else None
-    event = BillingKeyEvent.objects.create(
+    return BillingKeyEvent.objects.create(
         billing_key=billing_key,
-        actor=actor,
+        actor=actor if actor is not None and actor.is_authenticated else None,
         source=source,
         action=action,
         outcome=outcome,
@@ -262,9 +262,15 @@ def _record_event(
         http_status=error.http_status if error else 200,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
-    if actor is not None and outcome == Outcome.REFUSED and action in REGISTRATION_ACTIONS:
-        note_refusal(actor)  # what the refusal cool-down reads first
-    return event
+
+
+def _count_refused_registration(actor, error: IamportError) -> None:
+    """Feed the refusal cool-down's counter (``throttling.note_refusal``) once the refusal is recorded.
+
+    Called after the recording transaction, so that a cache failure cannot undo the audit event.
+    """
+    if actor is not None and actor.is_authenticated and _outcome_of(error) == Outcome.REFUSED:
+        note_refusal(actor)
 
 
 # --- payments -------------------------------------------------------------------------------------
@@ -357,6 +363,7 @@ def register_card_and_pay(
             )
             billing_key.save(update_fields=["status", "last_error_code", "last_error_message", "updated_at"])
             _fail_unsent_payment(payment, error)
+        _count_refused_registration(actor, error)
         _log_failure(Action.ISSUE_AND_PAY, payment.merchant_uid, error)
         raise PaymentError(payment, error) from error
 

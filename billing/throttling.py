@@ -21,7 +21,7 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from billing.models import BillingKeyEvent
 
-REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
+_REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
 
 
 class _ScopedRateThrottle(SimpleRateThrottle):
@@ -109,7 +109,7 @@ class RefusalCooldownThrottle(BaseThrottle):
         now = timezone.now()
         refused = BillingKeyEvent.objects.filter(
             actor=request.user,
-            action__in=REGISTRATION_ACTIONS,
+            action__in=_REGISTRATION_ACTIONS,
             outcome=BillingKeyEvent.Outcome.REFUSED,
             created_at__gte=now - datetime.timedelta(seconds=settings.REGISTRATION_REFUSAL_WINDOW),
         ).values_list("created_at", flat=True)

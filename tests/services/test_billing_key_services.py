@@ -228,3 +228,18 @@ def test_an_unmasked_number_from_upstream_is_masked_before_it_is_stored(iamport,
     key.refresh_from_db()
     assert key.masked_card_number == "424242******4242"
     assert "4242424242424242" not in str(key.iamport_data)
+
+
+def test_a_cache_failure_while_counting_a_refusal_keeps_the_recorded_refusal(iamport, user, monkeypatch):
+    def cache_down(actor):
+        raise ConnectionError("cache unavailable")
+
+    monkeypatch.setattr(services, "note_refusal", cache_down)
+    iamport.on_customer("POST", body=envelope(code=-1, message="카드가 거절되었습니다."))
+
+    with pytest.raises(ConnectionError):
+        register(user)
+
+    key = BillingKey.objects.get(owner=user)
+    assert key.status == Status.FAILED
+    assert key.events.get().outcome == Outcome.REFUSED
