@@ -54,6 +54,7 @@ class BillingKey(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="billing_keys",
+        db_index=False,  # billingkey_owner_created (owner first) serves every look-up by owner
         help_text="The customer whose card this is. Never changes.",
     )
     status = models.CharField(
@@ -148,7 +149,11 @@ class BillingKeyEvent(models.Model):
         AUTH_ERROR = "auth_error", _("i'mport refused our credentials")
 
     billing_key = models.ForeignKey(
-        BillingKey, on_delete=models.CASCADE, related_name="events", help_text="The key the call was about."
+        BillingKey,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # event_key_created (billing_key first) serves it
+        help_text="The key the call was about.",
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -201,11 +206,21 @@ class Payment(models.Model):
     imp_uid = models.CharField(
         max_length=40, unique=True, null=True, blank=True, help_text="i'mport's payment id, once known."
     )
+    # Each look-up by these is served by an index below that starts with it (payment_key_created,
+    # payment_owner_created); an index of its own would only cost every insert.
     billing_key = models.ForeignKey(
-        BillingKey, on_delete=models.PROTECT, related_name="payments", help_text="The card charged."
+        BillingKey,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
+        help_text="The card charged.",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments", help_text="Who pays."
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
+        help_text="Who pays.",
     )
     amount = models.PositiveBigIntegerField(help_text="Amount charged, in won.")
     cancelled_amount = models.PositiveBigIntegerField(default=0, help_text="Amount refunded so far, in won.")
