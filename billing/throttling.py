@@ -67,9 +67,9 @@ def note_refusal(user) -> None:
     """Count a refused registration by ``user`` (call it wherever one is recorded).
 
     The counter lives until a window has passed since the last refusal, so it never counts fewer
-    refusals than the trail holds for the window (it may count more: older ones, or a write rolled
-    back), and more only costs the exact read of the trail. If the cache loses it, a user gets at
-    most ``REGISTRATION_REFUSALS_FREE`` unchecked attempts before the trail is read again.
+    refusals than the trail holds for the window (it may count more: older ones), and more only costs
+    the exact read of the trail. If the cache loses it, a user gets at most
+    ``REGISTRATION_REFUSALS_FREE`` unchecked attempts before the trail is read again.
     """
     key, window = _refusal_counter_key(user.pk), settings.REGISTRATION_REFUSAL_WINDOW
     cache.add(key, 0, timeout=window)
