@@ -17,7 +17,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, transaction
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -56,14 +56,21 @@ class CachedTokenAuthentication(TokenAuthentication):
         return user, Token(key=key, user=user)
 
 
+def _forget(token_keys: list[str]) -> None:
+    entries = [_cache_key(key) for key in token_keys]
+    cache.delete_many(entries)
+    # Again once the change is committed: until then a concurrent call still reads the old row from the
+    # database and could put it back in the cache.
+    transaction.on_commit(lambda: cache.delete_many(entries))
+
+
 def forget_token(sender, instance: Token, **kwargs) -> None:
     """A token deleted (revoked, replaced, or its user deleted) stops working at once."""
-    cache.delete(_cache_key(instance.key))
+    _forget([instance.key])
 
 
 def forget_user_tokens(sender, instance, update_fields=None, **kwargs) -> None:
     """A user changed (deactivated, renamed, made staff) is read afresh on the next call."""
     if update_fields is not None and set(update_fields) == {"last_login"}:
         return  # every sign-in saves last_login; nothing the API relies on changed
-    keys = Token.objects.filter(user_id=instance.pk).values_list("key", flat=True)
-    cache.delete_many([_cache_key(key) for key in keys])
+    _forget(list(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True)))

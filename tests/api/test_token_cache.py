@@ -125,3 +125,28 @@ def test_a_cached_user_saved_keeps_its_password(token_client, user):
     assert token.key == key and token.user == user
     assert user.first_name == "Gildong"
     assert user.check_password(PASSWORD)
+
+
+def test_an_entry_put_back_before_a_deactivation_commits_is_dropped_at_commit(
+    user, django_capture_on_commit_callbacks
+):
+    entry = _cache_key(Token.objects.create(user=user).key)
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save()
+        # A concurrent call that read the user before the commit would cache the old, active row.
+        cache.set(entry, "the old row", timeout=60)
+
+    assert cache.get(entry) is None
+
+
+def test_an_entry_put_back_before_a_revocation_commits_is_dropped_at_commit(
+    user, django_capture_on_commit_callbacks
+):
+    token = Token.objects.create(user=user)
+    entry = _cache_key(token.key)
+    with django_capture_on_commit_callbacks(execute=True):
+        token.delete()
+        cache.set(entry, "the old row", timeout=60)
+
+    assert cache.get(entry) is None
