@@ -747,8 +747,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2 * (os.cpu_count() or 1),
-        help="gunicorn processes (production: 2 per core)",
+        default=2 * len(os.sched_getaffinity(0)),
+        help="gunicorn processes (the production default: 2 per usable core)",
     )
     parser.add_argument("--threads", type=int, default=48, help="gunicorn threads per process")
     parser.add_argument("--db-pool", type=int, default=4, help="database connections per process (pool)")

@@ -128,6 +128,24 @@ def sync_billing_key(*, billing_key: BillingKey, actor: AbstractBaseUser | None,
     return billing_key
 
 
+MIRRORED_FIELDS = (
+    "status",
+    "pg_provider",
+    "pg_id",
+    "card_name",
+    "card_code",
+    "masked_card_number",
+    "card_type",
+    "iamport_inserted_at",
+    "iamport_updated_at",
+    "iamport_data",
+    "last_error_code",
+    "last_error_message",
+    "synced_at",
+    "updated_at",
+)
+
+
 def sync_from_customer(billing_key: BillingKey, customer: Customer) -> BillingKey:
     """The one function that turns i'mport's ``CustomerAnnotation`` into our row."""
     billing_key.status = BillingKey.Status.ACTIVE
@@ -147,24 +165,6 @@ def sync_from_customer(billing_key: BillingKey, customer: Customer) -> BillingKe
     # is also cheaper on a registration's path.
     billing_key.save(update_fields=MIRRORED_FIELDS)
     return billing_key
-
-
-MIRRORED_FIELDS = (
-    "status",
-    "pg_provider",
-    "pg_id",
-    "card_name",
-    "card_code",
-    "masked_card_number",
-    "card_type",
-    "iamport_inserted_at",
-    "iamport_updated_at",
-    "iamport_data",
-    "last_error_code",
-    "last_error_message",
-    "synced_at",
-    "updated_at",
-)
 
 
 def _release_db_connection() -> None:

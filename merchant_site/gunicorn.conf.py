@@ -22,7 +22,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 # Two processes per core: a worker's threads share one interpreter lock, so when two requests in one
 # process both want the CPU, one waits for the other's switch interval; with more processes the kernel
-# shares the cores instead (measured: p99 at 100 registrations/s from 26-45 ms to 18-20 ms on 2 cores).
+# shares the cores instead (measured: p99 at 100 registrations/s 25.8-44.6 ms with 2 x 96,
+# 17.9-19.6 ms with 4 x 48).
 workers = int(os.environ.get("GUNICORN_WORKERS", str(2 * len(os.sched_getaffinity(0)))))
 threads = int(os.environ.get("GUNICORN_THREADS", "48"))
 # Each thread may be in an i'mport call: one pooled connection to i'mport per thread (requests would
