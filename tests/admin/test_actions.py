@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from billing import admin as billing_admin
+from billing.admin import base as admin_base
 from billing.models import BillingKey, BillingKeyEvent
 from tests.admin.conftest import KEYS_URL, REFUSED, UNAVAILABLE, logged_in, messages_of, selected
 
@@ -185,7 +185,7 @@ def test_delete_from_the_key_page(deleter_client, customers, make_key):
 
 @pytest.mark.parametrize("action", ["resync_from_iamport", "delete_at_iamport"])
 def test_too_many_rows_are_refused(deleter_client, customers, make_key, monkeypatch, action):
-    monkeypatch.setattr(billing_admin, "MAX_ROWS_PER_ACTION", 2)
+    monkeypatch.setattr(admin_base, "MAX_ROWS_PER_ACTION", 2)
     keys = [make_key(), make_key(), make_key()]
 
     response = run_action(deleter_client, action, keys, confirmed="yes")
