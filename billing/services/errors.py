@@ -59,6 +59,10 @@ class IamportCallFailed(BillingError):
         """i'mport did not answer in time: something may have happened; the record says ``unknown``."""
         return isinstance(self.cause, IamportOutcomeUnknown)
 
+    def records(self) -> dict[str, str]:
+        """The local records this failure concerns, by their ids (``customer_uid``, ``merchant_uid``)."""
+        return {}
+
 
 class BillingKeyError(IamportCallFailed):
     """A billing-key service failed; ``billing_key`` is the row as recorded."""
@@ -67,13 +71,26 @@ class BillingKeyError(IamportCallFailed):
         super().__init__(cause)
         self.billing_key = billing_key
 
+    def records(self) -> dict[str, str]:
+        return {"customer_uid": self.billing_key.customer_uid}
+
 
 class PaymentError(IamportCallFailed):
-    """A payment service failed; ``payment`` is the row as recorded."""
+    """A payment service failed; ``payment`` is the row as recorded.
 
-    def __init__(self, payment: "Payment", cause: IamportError):
+    ``registered_key`` is the billing key the same call registered (``register_card_and_pay``), if any.
+    """
+
+    def __init__(
+        self, payment: "Payment", cause: IamportError, *, registered_key: "BillingKey | None" = None
+    ):
         super().__init__(cause)
         self.payment = payment
+        self.registered_key = registered_key
+
+    def records(self) -> dict[str, str]:
+        records = {"customer_uid": self.registered_key.customer_uid} if self.registered_key else {}
+        return {**records, "merchant_uid": self.payment.merchant_uid}
 
 
 class PaymentConflict(BillingError):

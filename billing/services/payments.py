@@ -80,7 +80,7 @@ def register_card_and_pay(
         if payment.status in (Payment.Status.PAID, Payment.Status.FAILED):
             billing_key.refresh_from_db()
             return billing_key, payment
-        raise PaymentError(payment, error) from error
+        raise PaymentError(payment, error, registered_key=billing_key) from error
     except IamportError as error:
         billing_key.last_error_code = error.code
         billing_key.last_error_message = error.message[:500]
@@ -91,7 +91,7 @@ def register_card_and_pay(
             _fail_unsent_payment(payment, error)
         call.count_refused_registration(error)
         call.log_failure(payment.merchant_uid, error)
-        raise PaymentError(payment, error) from error
+        raise PaymentError(payment, error, registered_key=billing_key) from error
 
     with transaction.atomic():
         call.record()
