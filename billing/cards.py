@@ -7,12 +7,11 @@ repeats the value (it would end up re-rendered or logged).
 
 import datetime
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from .iamport.types import CardDetails
 
 CARD_FIELDS = ("card_number", "expiry", "birth", "pwd_2digit")
 
@@ -90,6 +89,26 @@ def normalize_pwd_2digit(value: str) -> str:
     if not re.fullmatch(r"\d{2}", value):
         raise ValidationError(_("Enter the first two digits of the card PIN."), code="invalid")
     return value
+
+
+@dataclass(frozen=True, repr=False)
+class CardDetails:
+    """A card as the customer typed it, once validated: what pages and the API hand to the services.
+
+    Billing's own type, so that nothing above the services imports i'mport's; the services pass it on
+    to i'mport and nowhere else. Lives only for the request that carries it; ``repr`` and ``str`` never
+    show the values, so an exception report or a debug print of a local variable cannot leak them.
+    """
+
+    number: str  # dddd-dddd-dddd-dddd
+    expiry: str  # YYYY-MM
+    birth: str  # YYMMDD or a 10-digit business registration number
+    pwd_2digit: str
+
+    def __repr__(self) -> str:
+        return "CardDetails(<hidden>)"
+
+    __str__ = __repr__
 
 
 NORMALIZERS = {

@@ -121,9 +121,19 @@ class BillingKey(models.Model):
 
 
 class BillingKeyEvent(models.Model):
-    """The audit trail: one row per call to i'mport that changes (or re-reads) a billing key.
+    """The audit trail of every call to i'mport, filed under the billing key it concerns.
 
-    Written whether the call succeeded or not, outside the transaction that updates the key.
+    Despite its name it records more than the key's own life: one row per call that issues, deletes or
+    re-reads a key (``issue``, ``issue_and_pay``, ``delete``, ``sync``), and per call that charges,
+    refunds or re-reads a payment (``charge``, ``refund``, ``sync``; ``billing_key`` is then the key
+    the payment charges: the row does not name the payment, whose own times tell which one it was).
+    Each row says who (``actor``, ``source``), what (``action``), the ``outcome``, i'mport's code,
+    message and HTTP status, and the call's duration.
+
+    Written after the call (never in a transaction held open around it), whether the call succeeded
+    or not, in one short transaction with the row's new state when there is one.
+    The refusal cool-down (``billing.cooldown``) reads refused registrations from it. The name is kept
+    (a rename would move a table and every reference, including the admin, for no behaviour).
     """
 
     class Source(models.TextChoices):

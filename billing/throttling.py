@@ -5,23 +5,25 @@ Shared by the API (as DRF throttles) and the card form (``registration_wait``).
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
 ``registration_address``, ``token_address``); an empty rate turns that throttle off. Their
 counters live in Django's cache (Redis in production, so all workers share them).
-The cool-down's truth is the audit trail: refused registrations are ``BillingKeyEvent`` rows,
-whichever page or client caused them. Reading it costs a query, so a counter in the cache
-(``note_refusal``) says first whether there can be enough refusals to matter; only then is
-the trail read.
+The refusal cool-down itself (its counter and the read of the audit trail) is
+``billing.cooldown``, plain Django, so that the services that feed it import no DRF.
 """
 
-import datetime
-
-from django.conf import settings
-from django.core.cache import cache
-from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from billing.models import BillingKeyEvent
+from billing.cooldown import cooldown_left, counted_refusals, note_refusal, refusal_cooldown
 
-_REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
+__all__ = [  # the cool-down's functions live in billing.cooldown; named here for existing callers
+    "RefusalCooldownThrottle",
+    "RegistrationAddressThrottle",
+    "RegistrationUserThrottle",
+    "TokenAddressThrottle",
+    "counted_refusals",
+    "note_refusal",
+    "refusal_cooldown",
+    "registration_wait",
+]
 
 
 class _ScopedRateThrottle(SimpleRateThrottle):
@@ -59,41 +61,6 @@ class TokenAddressThrottle(_ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-def _refusal_counter_key(user_pk) -> str:
-    return f"billing:refusals:{user_pk}"
-
-
-def note_refusal(user) -> None:
-    """Count a refused registration by ``user`` (call it wherever one is recorded).
-
-    The counter lives until a window has passed since the last refusal, so it never counts fewer
-    refusals than the trail holds for the window (it may count more: older ones), and more only costs
-    the exact read of the trail. If the cache loses it, a user gets at most
-    ``REGISTRATION_REFUSALS_FREE`` unchecked attempts before the trail is read again.
-    """
-    key, window = _refusal_counter_key(user.pk), settings.REGISTRATION_REFUSAL_WINDOW
-    cache.add(key, 0, timeout=window)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-    cache.touch(key, timeout=window)
-
-
-def counted_refusals(user) -> int:
-    """Refusals counted for ``user`` by ``note_refusal``: never fewer than the window holds (see there)."""
-    return cache.get(_refusal_counter_key(user.pk)) or 0
-
-
-def refusal_cooldown(refusals: int) -> int:
-    """Seconds a user waits after ``refusals`` refused registrations within the window (0: none)."""
-    extra = refusals - settings.REGISTRATION_REFUSALS_FREE
-    base = settings.REGISTRATION_REFUSAL_COOLDOWN
-    if extra <= 0 or base <= 0:
-        return 0
-    return min(base * 2 ** min(extra - 1, 20), settings.REGISTRATION_REFUSAL_WINDOW)
-
-
 class RefusalCooldownThrottle(BaseThrottle):
     """Past a few refused registrations, each further attempt waits longer (doubling per refusal).
 
@@ -101,23 +68,7 @@ class RefusalCooldownThrottle(BaseThrottle):
     """
 
     def allow_request(self, request, view) -> bool:
-        self._wait = 0.0
-        if settings.REGISTRATION_REFUSAL_COOLDOWN <= 0:
-            return True
-        if counted_refusals(request.user) <= settings.REGISTRATION_REFUSALS_FREE:
-            return True  # not enough refusals for a cool-down: no need to read the trail
-        now = timezone.now()
-        refused = BillingKeyEvent.objects.filter(
-            actor=request.user,
-            action__in=_REGISTRATION_ACTIONS,
-            outcome=BillingKeyEvent.Outcome.REFUSED,
-            created_at__gte=now - datetime.timedelta(seconds=settings.REGISTRATION_REFUSAL_WINDOW),
-        ).values_list("created_at", flat=True)
-        times = list(refused.order_by("-created_at")[: settings.REGISTRATION_REFUSALS_FREE + 21])
-        cooldown = refusal_cooldown(len(times))
-        if not cooldown:
-            return True
-        self._wait = cooldown - (now - times[0]).total_seconds()
+        self._wait = cooldown_left(request.user)
         return self._wait <= 0
 
     def wait(self) -> float | None:

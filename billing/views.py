@@ -21,10 +21,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
-from .cards import CARD_FIELDS
+from .cards import CARD_FIELDS, CardDetails
 from .forms import CardRegistrationForm, SignUpForm
-from .iamport.errors import IamportRefused
-from .iamport.types import CardDetails
 from .models import BillingKeyEvent, Payment
 from .throttling import registration_wait
 
@@ -137,9 +135,9 @@ def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: Ca
 
 
 def _refusal_message(error: services.IamportCallFailed) -> str:
-    if isinstance(error.cause, IamportRefused):
+    if error.refused:
         # i'mport's own reason (e.g. the card company's decline) is what the customer needs to read.
-        return _("The card was not registered: %(reason)s") % {"reason": error.cause.message}
+        return _("The card was not registered: %(reason)s") % {"reason": error.message}
     return _("Card registration is unavailable right now. Nothing was registered; please try again shortly.")
 
 
@@ -152,9 +150,7 @@ def card_delete(request: HttpRequest, customer_uid: str) -> HttpResponse:
             billing_key=billing_key, actor=request.user, source=BillingKeyEvent.Source.WEB
         )
     except services.BillingKeyError as error:
-        messages.error(
-            request, _("The card could not be removed: %(reason)s") % {"reason": error.cause.message}
-        )
+        messages.error(request, _("The card could not be removed: %(reason)s") % {"reason": error.message})
     else:
         messages.success(request, _("Card removed: %(card)s") % {"card": billing_key.masked_card_number})
     return redirect("billing:card-list")

@@ -23,7 +23,6 @@ from billing.models import BillingKeyEvent, Payment
 from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 from . import idempotency, schema
-from .errors import IamportProblem
 from .parsers import BoundedJSONParser
 from .payment_serializers import PaymentOutputSerializer
 from .serializers import (
@@ -159,30 +158,18 @@ class BillingKeysView(generics.GenericAPIView):
         data = serializer.validated_data
         if data["pay_now"]:
             return _register_and_pay(request, data)
-        try:
-            billing_key = services.register_card(
-                owner=request.user, card=data["card"], source=SOURCE, actor=request.user
-            )
-        except services.BillingKeyError as error:
-            raise IamportProblem(
-                error.cause, record={"customer_uid": error.billing_key.customer_uid}
-            ) from error
+        billing_key = services.register_card(
+            owner=request.user, card=data["card"], source=SOURCE, actor=request.user
+        )
         body = {**BillingKeySerializer(billing_key).data, "payment": None}
         return Response(body, status=HTTPStatus.CREATED)
 
 
 @sensitive_variables("data")
 def _register_and_pay(request: Request, data: dict) -> Response:
-    try:
-        billing_key, payment = services.register_card_and_pay(
-            owner=request.user, card=data["card"], source=SOURCE, actor=request.user
-        )
-    except services.PaymentError as error:
-        record = {
-            "customer_uid": error.payment.billing_key.customer_uid,
-            "merchant_uid": error.payment.merchant_uid,
-        }
-        raise IamportProblem(error.cause, record=record) from error
+    billing_key, payment = services.register_card_and_pay(
+        owner=request.user, card=data["card"], source=SOURCE, actor=request.user
+    )
     key_body = BillingKeySerializer(billing_key).data
     payment_body = PaymentOutputSerializer(payment).data
     if payment.status == Payment.Status.FAILED:
@@ -239,12 +226,7 @@ class BillingKeyView(APIView):
     )
     def delete(self, request: Request, customer_uid: str) -> Response:
         billing_key = selectors.billing_key_of(request.user, customer_uid)
-        try:
-            billing_key = services.delete_billing_key(
-                billing_key=billing_key, actor=request.user, source=SOURCE
-            )
-        except services.BillingKeyError as error:
-            raise IamportProblem(error.cause, record={"customer_uid": customer_uid}) from error
+        billing_key = services.delete_billing_key(billing_key=billing_key, actor=request.user, source=SOURCE)
         return Response(BillingKeySerializer(billing_key).data)
 
 
@@ -270,12 +252,7 @@ class BillingKeySyncView(APIView):
     )
     def post(self, request: Request, customer_uid: str) -> Response:
         billing_key = selectors.billing_key_of(request.user, customer_uid)
-        try:
-            billing_key = services.sync_billing_key(
-                billing_key=billing_key, actor=request.user, source=SOURCE
-            )
-        except services.BillingKeyError as error:
-            raise IamportProblem(error.cause, record={"customer_uid": customer_uid}) from error
+        billing_key = services.sync_billing_key(billing_key=billing_key, actor=request.user, source=SOURCE)
         return Response(BillingKeySerializer(billing_key).data)
 
 

@@ -8,16 +8,16 @@ Every error answer is ``{"error": <stable code>, "detail": <sentence>, ...}``:
 403    ``permission_denied``
 404    ``not_found``       also for another customer's customer_uid or merchant_uid
 402    ``refused``         i'mport or the card company said no; ``iamport_code``, ``iamport_message``
-409    ``idempotency_conflict`` / ``conflict``
+409    ``idempotency_conflict`` / ``conflict`` (the request contradicts what is recorded)
 429    ``throttled``       with a ``Retry-After`` header
 503    ``unavailable``     i'mport could not be reached; nothing happened
 504    ``outcome_unknown`` i'mport did not answer in time; the record (``customer_uid`` or
                            ``merchant_uid``, ``status: "unknown"``) is being checked
 =====  ==================  ===================================================================
 
-Views raise ``IamportProblem`` (wrapping a service failure) or DRF's own exceptions;
-``exception_handler`` below turns both into that shape. Never ``str(exc)`` of anything
-unexpected: an unexpected error stays a plain 500 with no detail.
+Views let the services' errors (``billing.services.BillingError``) and DRF's own exceptions
+through; ``exception_handler`` below is the one place either becomes that shape. Never ``str(exc)``
+of anything unexpected: an unexpected error stays a plain 500 with no detail.
 """
 
 from http import HTTPStatus
@@ -29,44 +29,50 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from billing.iamport.errors import IamportError, IamportOutcomeUnknown, IamportRefused, IamportUnavailable
+from billing.services import BillingError, IamportCallFailed, PaymentConflict, RefundNotAllowed
 
 
-class IamportProblem(exceptions.APIException):
-    """A service failed because of i'mport; ``record`` names the local row (customer_uid or merchant_uid)."""
+def conflict(detail: str) -> Response:
+    return Response({"error": "conflict", "detail": detail}, status=HTTPStatus.CONFLICT)
 
-    def __init__(self, cause: IamportError, record: dict[str, Any] | None = None):
-        self.cause = cause
-        self.record = record or {}
-        super().__init__(detail=cause.message)
 
-    def as_response(self) -> Response:
-        cause = self.cause
-        if isinstance(cause, IamportOutcomeUnknown):
-            body = {
-                "error": "outcome_unknown",
-                "detail": "i'mport did not answer in time. The record is being checked with i'mport; "
-                "do not retry with new card data.",
-                **self.record,
-                "status": "unknown",
-            }
-            return Response(body, status=HTTPStatus.GATEWAY_TIMEOUT)
-        if isinstance(cause, IamportRefused):
-            body = {
-                "error": "refused",
-                "detail": cause.message or "Refused by i'mport.",
-                "iamport_code": cause.code,
-                "iamport_message": cause.message,
-                **self.record,
-            }
-            return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
-        if isinstance(cause, IamportUnavailable):
-            detail = "i'mport is unavailable; nothing was done. Try again later."
-            body = {"error": "unavailable", "detail": detail}
-            return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "30"})
-        # Our credentials were refused: the merchant's configuration, not the client's fault.
-        body = {"error": "unavailable", "detail": "Payments are unavailable right now."}
-        return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+def _failed_call_response(error: IamportCallFailed) -> Response:
+    record = error.records()
+    if error.outcome_unknown:
+        body = {
+            "error": "outcome_unknown",
+            "detail": "i'mport did not answer in time. The record is being checked with i'mport; "
+            "do not retry with new card data.",
+            **record,
+            "status": "unknown",
+        }
+        return Response(body, status=HTTPStatus.GATEWAY_TIMEOUT)
+    if error.refused:
+        body = {
+            "error": "refused",
+            "detail": error.message or "Refused by i'mport.",
+            "iamport_code": error.code,
+            "iamport_message": error.message,
+            **record,
+        }
+        return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
+    if error.unavailable:
+        detail = "i'mport is unavailable; nothing was done. Try again later."
+        body = {"error": "unavailable", "detail": detail}
+        return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "30"})
+    # Our credentials were refused: the merchant's configuration, not the client's fault.
+    body = {"error": "unavailable", "detail": "Payments are unavailable right now."}
+    return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def _service_error_response(error: BillingError, context: dict[str, Any]) -> Response | None:
+    if isinstance(error, IamportCallFailed):
+        return _failed_call_response(error)
+    if isinstance(error, RefundNotAllowed) and error.field:
+        return exception_handler(exceptions.ValidationError({error.field: [error.message]}), context)
+    if isinstance(error, PaymentConflict | RefundNotAllowed):
+        return conflict(error.message)
+    return None  # a BillingError nobody mapped: a plain 500, never its text
 
 
 _CODES = {
@@ -86,8 +92,8 @@ _CODES = {
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, IamportProblem):
-        return exc.as_response()
+    if isinstance(exc, BillingError):
+        return _service_error_response(exc, context)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

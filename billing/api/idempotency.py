@@ -31,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.models import IdempotentRequest
+from billing.services import BillingError
 
 from .errors import exception_handler
 
@@ -101,7 +102,7 @@ def run_once(request: Request, *, endpoint: str, handle: Callable[[], Response])
 def _respond(handle: Callable[[], Response]) -> Response:
     try:
         return handle()
-    except exceptions.APIException as exc:
+    except (exceptions.APIException, BillingError) as exc:
         # Turned into the error shape now, so an answer worth keeping (402, 504) can be stored.
         response = exception_handler(exc, {})
         if response is None:

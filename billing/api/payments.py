@@ -23,7 +23,6 @@ from billing import selectors, services
 from billing.models import BillingKeyEvent, Payment
 
 from . import idempotency, schema
-from .errors import IamportProblem
 from .payment_serializers import PaymentOutputSerializer
 
 TAG = ["payments"]
@@ -54,10 +53,6 @@ def has_permission(perm: str) -> type[permissions.BasePermission]:
 
     HasPermission.__name__ = f"Has_{perm.replace('.', '_')}"
     return HasPermission
-
-
-def conflict(detail: str) -> Response:
-    return Response({"error": "conflict", "detail": detail}, status=HTTPStatus.CONFLICT)
 
 
 class PaymentPagination(CursorPagination):
@@ -127,19 +122,14 @@ class PaymentListCreateView(generics.GenericAPIView):
     def _charge(self, request: Request) -> Response:
         data = _valid(ChargeInputSerializer, request)
         billing_key = selectors.chargeable_billing_key(data["customer_uid"])
-        try:
-            payment = services.charge_billing_key(
-                billing_key=billing_key,
-                amount=data["amount"],
-                name=data["name"],
-                merchant_uid=data.get("merchant_uid"),
-                actor=request.user,
-                source=BillingKeyEvent.Source.API,
-            )
-        except services.PaymentConflict as error:
-            return conflict(error.message)
-        except services.PaymentError as error:
-            raise IamportProblem(error.cause, record={"merchant_uid": error.payment.merchant_uid}) from error
+        payment = services.charge_billing_key(
+            billing_key=billing_key,
+            amount=data["amount"],
+            name=data["name"],
+            merchant_uid=data.get("merchant_uid"),
+            actor=request.user,
+            source=BillingKeyEvent.Source.API,
+        )
         return payment_answer(payment, created=HTTPStatus.CREATED)
 
 
@@ -179,20 +169,13 @@ class PaymentRefundView(APIView):
     def post(self, request: Request, merchant_uid: str) -> Response:
         data = _valid(RefundInputSerializer, request)
         payment = selectors.payment_for_refund(merchant_uid)
-        try:
-            payment = services.refund_payment(
-                payment=payment,
-                amount=data.get("amount"),
-                reason=data["reason"],
-                actor=request.user,
-                source=BillingKeyEvent.Source.API,
-            )
-        except services.RefundNotAllowed as error:
-            if error.field:
-                raise serializers.ValidationError({error.field: [error.message]}) from error
-            return conflict(error.message)
-        except services.PaymentError as error:
-            raise IamportProblem(error.cause, record={"merchant_uid": payment.merchant_uid}) from error
+        payment = services.refund_payment(
+            payment=payment,
+            amount=data.get("amount"),
+            reason=data["reason"],
+            actor=request.user,
+            source=BillingKeyEvent.Source.API,
+        )
         return Response(PaymentOutputSerializer(_fresh(payment)).data)
 
 

@@ -8,8 +8,7 @@ Outputs carry i'mport's masked card description only.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from billing.cards import NORMALIZERS
-from billing.iamport.types import CardDetails
+from billing.cards import NORMALIZERS, CardDetails
 from billing.models import BillingKey
 
 from .payment_serializers import PaymentOutputSerializer

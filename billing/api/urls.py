@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
 
 from . import billing_keys, payments
-from .auth import ObtainTokenView
+from .tokens import ObtainTokenView
 
 app_name = "api"
 

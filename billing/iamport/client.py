@@ -27,7 +27,7 @@ from .errors import (
     IamportRefused,
     IamportUnavailable,
 )
-from .types import AccessToken, CardDetails, Customer, Payment
+from .types import AccessToken, CardDetails, CustomerAnswer, PaymentAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -79,35 +79,35 @@ class IamportClient:
     # --- billing keys ----------------------------------------------------------------------------
     def issue_billing_key(
         self, customer_uid: str, card: CardDetails, *, pg: str = "", channel_key: str = "", **customer: str
-    ) -> Customer:
+    ) -> CustomerAnswer:
         body: dict[str, Any] = {**card.as_params(), **customer}
         if pg:
             body["pg"] = pg
         if channel_key:
             body["channel_key"] = channel_key
         answer = self._call("POST", f"/subscribe/customers/{customer_uid}", json=body)
-        return Customer.from_annotation(answer)
+        return CustomerAnswer.from_annotation(answer)
 
-    def get_billing_key(self, customer_uid: str) -> Customer:
-        return Customer.from_annotation(self._call("GET", f"/subscribe/customers/{customer_uid}"))
+    def get_billing_key(self, customer_uid: str) -> CustomerAnswer:
+        return CustomerAnswer.from_annotation(self._call("GET", f"/subscribe/customers/{customer_uid}"))
 
-    def get_billing_keys(self, customer_uids: list[str]) -> list[Customer]:
+    def get_billing_keys(self, customer_uids: list[str]) -> list[CustomerAnswer]:
         """Many at once; those i'mport does not know are simply absent from the answer."""
         answer = self._call("GET", "/subscribe/customers", params={"customer_uid[]": customer_uids})
-        return [Customer.from_annotation(item) for item in answer or ()]
+        return [CustomerAnswer.from_annotation(item) for item in answer or ()]
 
-    def delete_billing_key(self, customer_uid: str, *, reason: str = "") -> Customer:
+    def delete_billing_key(self, customer_uid: str, *, reason: str = "") -> CustomerAnswer:
         params = {"reason": reason} if reason else None
-        return Customer.from_annotation(
+        return CustomerAnswer.from_annotation(
             self._call("DELETE", f"/subscribe/customers/{customer_uid}", params=params)
         )
 
     # --- payments ----------------------------------------------------------------------------------
     def pay_again(
         self, *, customer_uid: str, merchant_uid: str, amount: int, name: str, **extra: Any
-    ) -> Payment:
+    ) -> PaymentAnswer:
         body = {"customer_uid": customer_uid, "merchant_uid": merchant_uid, "amount": amount, "name": name}
-        return Payment.from_annotation(
+        return PaymentAnswer.from_annotation(
             self._call("POST", "/subscribe/payments/again", json={**body, **extra})
         )
 
@@ -121,7 +121,7 @@ class IamportClient:
         customer_uid: str = "",
         pg: str = "",
         **extra: Any,
-    ) -> Payment:
+    ) -> PaymentAnswer:
         body: dict[str, Any] = {
             "merchant_uid": merchant_uid,
             "amount": amount,
@@ -132,26 +132,26 @@ class IamportClient:
             body["customer_uid"] = customer_uid
         if pg:
             body["pg"] = pg
-        return Payment.from_annotation(
+        return PaymentAnswer.from_annotation(
             self._call("POST", "/subscribe/payments/onetime", json={**body, **extra})
         )
 
-    def get_payment(self, imp_uid: str) -> Payment:
-        return Payment.from_annotation(self._call("GET", f"/payments/{imp_uid}"))
+    def get_payment(self, imp_uid: str) -> PaymentAnswer:
+        return PaymentAnswer.from_annotation(self._call("GET", f"/payments/{imp_uid}"))
 
-    def find_payment(self, merchant_uid: str) -> Payment:
-        return Payment.from_annotation(self._call("GET", f"/payments/find/{merchant_uid}"))
+    def find_payment(self, merchant_uid: str) -> PaymentAnswer:
+        return PaymentAnswer.from_annotation(self._call("GET", f"/payments/find/{merchant_uid}"))
 
     def cancel_payment(
         self, *, merchant_uid: str, amount: int | None, reason: str, checksum: int | None = None
-    ) -> Payment:
+    ) -> PaymentAnswer:
         """Refund ``amount`` won (``None``: all that is left). ``checksum`` guards against a double refund."""
         body: dict[str, Any] = {"merchant_uid": merchant_uid, "reason": reason}
         if amount is not None:
             body["amount"] = amount
         if checksum is not None:
             body["checksum"] = checksum
-        return Payment.from_annotation(self._call("POST", "/payments/cancel", json=body))
+        return PaymentAnswer.from_annotation(self._call("POST", "/payments/cancel", json=body))
 
     # --- token -------------------------------------------------------------------------------------
     def fetch_token(self) -> AccessToken:

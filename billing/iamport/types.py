@@ -3,6 +3,8 @@
 Answers are parsed from the V1 API's ``CustomerAnnotation``, ``PaymentAnnotation``,
 ``PaymentCancelAnnotation`` and ``AuthAnnotation``; only the fields this project
 uses are named, the whole (masked) annotation stays in ``raw`` for support staff.
+The answer types end in ``Answer`` (``CustomerAnswer``: a billing key; ``PaymentAnswer``: a payment)
+so that they are never mistaken for the models that mirror them (``BillingKey``, ``Payment``).
 """
 
 from dataclasses import dataclass, field
@@ -48,7 +50,7 @@ class AccessToken:
 
 
 @dataclass(frozen=True)
-class Customer:
+class CustomerAnswer:
     """A billing key as i'mport describes it (``CustomerAnnotation``); the card number is masked."""
 
     customer_uid: str
@@ -63,7 +65,7 @@ class Customer:
     raw: dict[str, Any] = field(repr=False)
 
     @classmethod
-    def from_annotation(cls, data: dict[str, Any]) -> "Customer":
+    def from_annotation(cls, data: dict[str, Any]) -> "CustomerAnswer":
         return cls(
             customer_uid=data["customer_uid"],
             pg_provider=data.get("pg_provider") or "",
@@ -102,7 +104,7 @@ class Cancellation:
 
 
 @dataclass(frozen=True)
-class Payment:
+class PaymentAnswer:
     """A payment as i'mport describes it (``PaymentAnnotation``). Amounts are whole won."""
 
     imp_uid: str
@@ -127,7 +129,7 @@ class Payment:
     raw: dict[str, Any] = field(repr=False)
 
     @classmethod
-    def from_annotation(cls, data: dict[str, Any]) -> "Payment":
+    def from_annotation(cls, data: dict[str, Any]) -> "PaymentAnswer":
         return cls(
             imp_uid=data["imp_uid"],
             merchant_uid=data["merchant_uid"],

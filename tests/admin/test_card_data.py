@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from billing import services
-from billing.iamport.types import CardDetails
+from billing.cards import CardDetails
 from billing.models import BillingKeyEvent, WebhookDelivery
 from tests.admin.conftest import KEYS_URL, selected
 from tests.iamport_mock import customer_annotation, envelope

@@ -12,8 +12,8 @@ import requests
 from django.core.management import call_command
 
 from billing import services
+from billing.cards import CardDetails
 from billing.iamport import reset_client
-from billing.iamport.types import CardDetails
 from billing.models import BillingKey, BillingKeyEvent, Payment, WebhookDelivery
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]

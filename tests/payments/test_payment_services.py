@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services
+from billing.cards import CardDetails
 from billing.iamport.errors import IamportOutcomeUnknown, IamportRefused, IamportUnavailable
-from billing.iamport.types import CardDetails
 from billing.models import BillingKey, BillingKeyEvent, Payment, PaymentRefund
 from tests.iamport_mock import envelope
 from tests.payments.conftest import DECLINE_REASON, DECLINING_CARD, READ_TIMEOUT
@@ -312,7 +312,7 @@ def test_sync_is_idempotent_and_mirrors_refunds_once(paid_payment, ledger):
 
 
 def test_an_older_answer_never_moves_the_mirror_backwards(paid_payment, ledger):
-    from billing.iamport.types import Payment as Answer
+    from billing.iamport.types import PaymentAnswer as Answer
 
     old = Answer.from_annotation(dict(ledger.payments["pay_paid_1"], cancel_history=[]))
     refund(paid_payment)

@@ -74,3 +74,25 @@ def test_an_unreadable_record_is_reported_and_kept(active_key, ledger, user):
     assert Payment.objects.get().status == "unknown"
     assert "pay_unknown" in err
     assert "1 could not be read" in out
+
+
+def test_the_pass_is_a_service_a_periodic_task_can_call(active_key, ledger, user):
+    from billing import services
+    from billing.models import BillingKeyEvent
+
+    ledger.add_paid("pay_unknown", 5_000)
+    Payment.objects.create(
+        merchant_uid="pay_unknown",
+        billing_key=active_key,
+        owner=user,
+        amount=5_000,
+        name="x",
+        status="unknown",
+    )
+
+    report = services.reconcile(stale_before=timezone.now(), source=BillingKeyEvent.Source.COMMAND)
+
+    assert report.checked == 1
+    assert report.changes == ["payment pay_unknown: unknown -> paid"]
+    assert report.unreadable == []
+    assert Payment.objects.get(merchant_uid="pay_unknown").status == "paid"

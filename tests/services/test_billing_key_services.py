@@ -7,8 +7,8 @@ import requests
 from django.utils import timezone
 
 from billing import services
+from billing.cards import CardDetails
 from billing.iamport.errors import IamportNotFound, IamportOutcomeUnknown, IamportRefused, IamportUnavailable
-from billing.iamport.types import CardDetails
 from billing.models import BillingKey, BillingKeyEvent
 from tests.iamport_mock import customer_annotation, envelope
 
@@ -234,7 +234,7 @@ def test_a_cache_failure_while_counting_a_refusal_keeps_the_recorded_refusal(iam
     def cache_down(actor):
         raise ConnectionError("cache unavailable")
 
-    monkeypatch.setattr(services, "note_refusal", cache_down)
+    monkeypatch.setattr("billing.cooldown.note_refusal", cache_down)
     iamport.on_customer("POST", body=envelope(code=-1, message="카드가 거절되었습니다."))
 
     with pytest.raises(ConnectionError):

@@ -1,9 +1,9 @@
 """Resolve every billing key and payment whose state we do not know, by reading i'mport.
 
 ``unknown`` records (a call timed out) and ``pending``/``ready`` ones older than ``--stale-minutes``
-(the process died mid-call) are re-read through the same services as everywhere else. One line per
-record that changed, then a summary. Exits non-zero only if the command itself crashes: a record
-i'mport cannot be read for right now stays as it is for the next run.
+(the process died mid-call) are re-read by ``services.reconcile``, which a periodic task can call the
+same way. One line per record that changed, then a summary. Exits non-zero only if the command
+itself crashes: a record i'mport cannot be read for right now stays as it is for the next run.
 """
 
 import datetime
@@ -11,7 +11,7 @@ import datetime
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from billing import selectors, services
+from billing import services
 from billing.models import BillingKeyEvent
 
 SOURCE = BillingKeyEvent.Source.COMMAND
@@ -30,38 +30,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, stale_minutes: int, **options):
         stale_before = timezone.now() - datetime.timedelta(minutes=stale_minutes)
-        counts = {"checked": 0, "changed": 0, "unreadable": 0}
-
-        for billing_key in selectors.billing_keys_to_reconcile(stale_before):
-            counts["checked"] += 1
-            before = billing_key.status
-            try:
-                services.sync_billing_key(billing_key=billing_key, actor=None, source=SOURCE)
-            except services.BillingKeyError as error:
-                counts["unreadable"] += 1
-                self.stderr.write(
-                    f"billing key {billing_key.customer_uid}: i'mport unreadable ({error.cause!r})"
-                )
-                continue
-            if billing_key.status != before:
-                counts["changed"] += 1
-                self.stdout.write(f"billing key {billing_key.customer_uid}: {before} -> {billing_key.status}")
-
-        for payment in selectors.payments_to_reconcile(stale_before):
-            counts["checked"] += 1
-            before = payment.status
-            try:
-                services.sync_payment(payment=payment, actor=None, source=SOURCE)
-            except services.PaymentError as error:
-                counts["unreadable"] += 1
-                self.stderr.write(f"payment {payment.merchant_uid}: i'mport unreadable ({error.cause!r})")
-                continue
-            if payment.status != before:
-                counts["changed"] += 1
-                self.stdout.write(f"payment {payment.merchant_uid}: {before} -> {payment.status}")
-
+        report = services.reconcile(stale_before=stale_before, actor=None, source=SOURCE)
+        for line in report.unreadable:
+            self.stderr.write(line)
+        for line in report.changes:
+            self.stdout.write(line)
         self.stdout.write(
-            "Reconciled: {checked} checked, {changed} changed, {unreadable} could not be read.".format(
-                **counts
-            )
+            f"Reconciled: {report.checked} checked, {len(report.changes)} changed, "
+            f"{len(report.unreadable)} could not be read."
         )

@@ -1,0 +1,176 @@
+"""Billing keys: register a card, delete a key, re-read one from i'mport.
+
+Each service calls i'mport *outside* any database transaction (a card company can take seconds),
+then records the outcome in one short ``transaction.atomic`` block: the key's new state and a
+``BillingKeyEvent``, written whether the call succeeded or not. Card data arrives as billing's
+``CardDetails`` and goes only to the client.
+"""
+
+import logging
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from billing.cards import CardDetails
+from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown
+from billing.iamport.types import CardDetails as IamportCardDetails
+from billing.iamport.types import CustomerAnswer
+from billing.models import BillingKey, BillingKeyEvent
+
+from .calls import IamportCall, release_db_connection
+from .errors import BillingKeyError
+from .mirrors import mirror_customer
+
+logger = logging.getLogger(__name__)
+
+Action = BillingKeyEvent.Action
+Outcome = BillingKeyEvent.Outcome
+
+
+def new_customer_uid() -> str:
+    """A customer_uid with no personal data in it: 'cu_' and 128 random bits."""
+    return f"cu_{secrets.token_hex(16)}"
+
+
+def for_iamport(card: CardDetails) -> IamportCardDetails:
+    """The card as the client sends it (the only place billing's card meets i'mport's)."""
+    return IamportCardDetails(
+        number=card.number, expiry=card.expiry, birth=card.birth, pwd_2digit=card.pwd_2digit
+    )
+
+
+def register_card(
+    *, owner: AbstractBaseUser, card: CardDetails, source: str, actor: AbstractBaseUser | None = None
+) -> BillingKey:
+    """Ask i'mport for a billing key for ``card`` and record it under a new customer_uid owned by ``owner``.
+
+    Returns the active key. Raises ``BillingKeyError`` when i'mport refused (status ``failed``),
+    was unavailable (``failed``), or did not answer in time (``unknown``, resolved by reading i'mport).
+    """
+    billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())
+    actor = actor or owner
+    release_db_connection()
+    call = IamportCall(billing_key, actor=actor, source=source, action=Action.ISSUE)
+    try:
+        customer = call.client.issue_billing_key(
+            billing_key.customer_uid,
+            for_iamport(card),
+            pg=settings.IAMPORT_PG,
+            channel_key=settings.IAMPORT_CHANNEL_KEY,
+        )
+    except IamportOutcomeUnknown as error:
+        _record_failure(billing_key, error, call)
+        # Never send the card again: read i'mport to learn whether the key was made.
+        try_to_resolve_unknown_key(billing_key, actor=actor, source=source)
+        raise BillingKeyError(billing_key, error) from error
+    except IamportError as error:
+        _record_failure(billing_key, error, call)
+        raise BillingKeyError(billing_key, error) from error
+    _record_success(billing_key, customer, call)
+    return billing_key
+
+
+def delete_billing_key(
+    *, billing_key: BillingKey, actor: AbstractBaseUser | None, source: str, reason: str = ""
+) -> BillingKey:
+    """Delete the key at i'mport (not undoable) and mark it deleted here."""
+    call = IamportCall(billing_key, actor=actor, source=source, action=Action.DELETE)
+    try:
+        call.client.delete_billing_key(billing_key.customer_uid, reason=reason or "deleted by the customer")
+    except IamportNotFound as error:
+        # Already gone at i'mport (or never made): the outcome the caller wanted.
+        call.record(Outcome.SUCCEEDED, error)
+        mark(billing_key, BillingKey.Status.DELETED)
+        return billing_key
+    except IamportError as error:
+        call.record(error=error)
+        raise BillingKeyError(billing_key, error) from error
+    with transaction.atomic():
+        call.record()
+        mark(billing_key, BillingKey.Status.DELETED)
+    return billing_key
+
+
+def sync_billing_key(*, billing_key: BillingKey, actor: AbstractBaseUser | None, source: str) -> BillingKey:
+    """Re-read the key from i'mport, the source of truth, and mirror what it says."""
+    call = IamportCall(billing_key, actor=actor, source=source, action=Action.SYNC)
+    try:
+        customer = call.client.get_billing_key(billing_key.customer_uid)
+    except IamportNotFound as error:
+        with transaction.atomic():
+            call.record(Outcome.SUCCEEDED, error)
+            _apply_not_found(billing_key)
+        return billing_key
+    except IamportError as error:
+        call.record(error=error)
+        raise BillingKeyError(billing_key, error) from error
+    _record_success(billing_key, customer, call)
+    return billing_key
+
+
+def check_key_after_decline(billing_key: BillingKey, *, actor, source: str) -> None:
+    """Whether i'mport kept the key after a declined first payment is its call: read it, never guess."""
+    call = IamportCall(billing_key, actor=actor, source=source, action=Action.SYNC)
+    try:
+        customer = call.client.get_billing_key(billing_key.customer_uid)
+    except IamportNotFound as error:
+        with transaction.atomic():
+            call.record(Outcome.SUCCEEDED, error)
+            billing_key.status = BillingKey.Status.FAILED
+            billing_key.last_error_message = "The first payment was declined; i'mport did not keep the card."
+            billing_key.save(update_fields=["status", "last_error_message", "updated_at"])
+    except IamportError as error:
+        # Left for ``reconcile``: an unknown key is re-read, never used until then.
+        call.record(error=error)
+        mark(billing_key, BillingKey.Status.UNKNOWN)
+    else:
+        _record_success(billing_key, customer, call)
+
+
+def try_to_resolve_unknown_key(billing_key: BillingKey, *, actor, source: str) -> None:
+    """Read i'mport once to settle a key whose registration timed out; it stays unknown if unreadable."""
+    try:
+        sync_billing_key(billing_key=billing_key, actor=actor, source=source)
+    except BillingKeyError:
+        logger.warning("%s stays unknown: i'mport could not be read yet", billing_key.customer_uid)
+
+
+def mark(billing_key: BillingKey, status: str) -> None:
+    billing_key.status = status
+    billing_key.save(update_fields=["status", "updated_at"])
+
+
+def _record_success(billing_key: BillingKey, customer: CustomerAnswer, call: IamportCall) -> None:
+    with transaction.atomic():
+        call.record()
+        mirror_customer(billing_key, customer)
+
+
+def _record_failure(billing_key: BillingKey, error: IamportError, call: IamportCall) -> None:
+    unknown = isinstance(error, IamportOutcomeUnknown)
+    billing_key.status = BillingKey.Status.UNKNOWN if unknown else BillingKey.Status.FAILED
+    billing_key.last_error_code = error.code
+    billing_key.last_error_message = error.message[:500]
+    with transaction.atomic():
+        call.record(error=error)
+        billing_key.save(update_fields=["status", "last_error_code", "last_error_message", "updated_at"])
+    call.count_refused_registration(error)
+    call.log_failure(billing_key.customer_uid, error)
+
+
+def _apply_not_found(billing_key: BillingKey) -> None:
+    """i'mport has no such key. What that means depends on what we believed."""
+    if billing_key.status == BillingKey.Status.UNKNOWN:
+        # A request that timed out may still be in flight at i'mport: wait out the grace period.
+        age = (timezone.now() - billing_key.created_at).total_seconds()
+        if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
+            return
+        billing_key.status = BillingKey.Status.FAILED
+        billing_key.last_error_message = "i'mport never registered this card."
+    elif billing_key.status in (BillingKey.Status.ACTIVE, BillingKey.Status.PENDING):
+        billing_key.status = BillingKey.Status.DELETED
+    billing_key.synced_at = timezone.now()
+    billing_key.save(update_fields=["status", "last_error_message", "synced_at", "updated_at"])
