@@ -12,6 +12,7 @@ the trail read.
 """
 
 import datetime
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,12 +25,55 @@ from billing.models import BillingKeyEvent
 _REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
 
 
+def count_in_window(key: str, duration: int, now: float | None = None) -> tuple[int, float]:
+    """Count one more hit on ``key`` in the current fixed window of ``duration`` seconds, atomically.
+
+    Returns the hits counted in this window, this one included, and the seconds until the window ends.
+    ``cache.add`` + ``cache.incr`` are atomic in Redis and in the local-memory cache, so concurrent
+    hits each get a distinct count and exactly ``limit`` of them see a count within it, where a
+    read-then-write of a history list lets every simultaneous request through. Refused hits are counted
+    too, but only until the window ends: nobody is held back longer than the window.
+    """
+    now = time.time() if now is None else now
+    window = int(now // duration)
+    remaining = (window + 1) * duration - now
+    window_key = f"{key}:{window}"
+    # Outlives its window by a margin, so it cannot expire between the add and the incr below.
+    cache.add(window_key, 0, timeout=duration + 60)
+    try:
+        return cache.incr(window_key), remaining
+    except ValueError:  # evicted between the add and the incr
+        cache.add(window_key, 1, timeout=duration + 60)
+        return 1, remaining
+
+
 class _ScopedRateThrottle(SimpleRateThrottle):
-    """A rate read from settings on every request (DRF's own reads it once at import)."""
+    """A rate read from settings on every request (DRF's own reads it once at import), counted atomically.
+
+    DRF's ``SimpleRateThrottle`` keeps a history list that it reads, then writes back: concurrent requests
+    all read the same history and all pass. Here each request takes a number from an atomic counter of a
+    fixed window (``count_in_window``).
+    """
 
     def __init__(self):
         self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        self._wait = None
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        count, remaining = count_in_window(self.key, self.duration)
+        if count <= self.num_requests:
+            return True
+        self._wait = remaining
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
 class RegistrationUserThrottle(_ScopedRateThrottle):
