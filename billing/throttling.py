@@ -2,8 +2,11 @@
 
 Shared by the API (as DRF throttles) and the card form (``registration_wait``).
 
+Also the password checks (web login page and API token exchange) and the web sign-up page.
+
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
-``registration_address``, ``token_address``); an empty rate turns that throttle off. Their
+``registration_address``, ``token_address``, ``login_address``, ``login_account``, ``signup_address``);
+an empty rate turns that throttle off. Their
 counters live in Django's cache (Redis in production, so all workers share them).
 The cool-down's truth is the audit trail: refused registrations are ``BillingKeyEvent`` rows,
 whichever page or client caused them. Reading it costs a query, so a counter in the cache
@@ -12,6 +15,7 @@ the trail read.
 """
 
 import datetime
+import hashlib
 import time
 
 from django.conf import settings
@@ -103,6 +107,49 @@ class TokenAddressThrottle(_ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class SignInAddressThrottle(_ScopedRateThrottle):
+    """Sign-in attempts (password checks) on the web login page, per client address."""
+
+    scope = "login_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class SignInAccountThrottle(_ScopedRateThrottle):
+    """Password checks per account (the username tried), on the web login page and the API token exchange.
+
+    One budget for both, so guessing one account's password from many addresses or through the other
+    door gains nothing. Every attempt counts, the right password too: after the limit, the right
+    password is refused like a wrong one until the window ends.
+    """
+
+    scope = "login_account"
+
+    def get_cache_key(self, request, view):
+        # A DRF request carries its parsed body in ``data``; the web login page's is a Django request.
+        data = request.data if hasattr(request, "data") else request.POST
+        username = data.get("username") if hasattr(data, "get") else None
+        if not isinstance(username, str) or not username:
+            return None  # no account named: the form refuses it without checking a password
+        digest = hashlib.sha256(username.casefold().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class SignUpAddressThrottle(_ScopedRateThrottle):
+    """Account creations (sign-up attempts) per client address."""
+
+    scope = "signup_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def _longest_wait(request, throttles) -> float | None:
+    waits = [throttle.wait() or 0.0 for throttle in throttles if not throttle.allow_request(request, None)]
+    return max(waits) if waits else None
+
+
 def _refusal_counter_key(user_pk) -> str:
     return f"billing:refusals:{user_pk}"
 
@@ -170,6 +217,16 @@ class RefusalCooldownThrottle(BaseThrottle):
 
 def registration_wait(request) -> float | None:
     """For the web form: seconds to wait before another registration attempt, or None if allowed now."""
-    throttles = [RegistrationUserThrottle(), RegistrationAddressThrottle(), RefusalCooldownThrottle()]
-    waits = [throttle.wait() or 0.0 for throttle in throttles if not throttle.allow_request(request, None)]
-    return max(waits) if waits else None
+    return _longest_wait(
+        request, [RegistrationUserThrottle(), RegistrationAddressThrottle(), RefusalCooldownThrottle()]
+    )
+
+
+def sign_in_wait(request) -> float | None:
+    """For the web login page: seconds to wait before another password check, or None if allowed now."""
+    return _longest_wait(request, [SignInAddressThrottle(), SignInAccountThrottle()])
+
+
+def sign_up_wait(request) -> float | None:
+    """For the web sign-up page: seconds to wait before another sign-up attempt, or None if allowed now."""
+    return _longest_wait(request, [SignUpAddressThrottle()])

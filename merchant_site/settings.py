@@ -179,6 +179,12 @@ REGISTRATION_REFUSAL_COOLDOWN = env.int("REGISTRATION_REFUSAL_COOLDOWN", default
 REGISTRATION_REFUSAL_WINDOW = env.int("REGISTRATION_REFUSAL_WINDOW", default=3600)
 # Password guessing on the token exchange, per client address.
 TOKEN_RATE_PER_ADDRESS = env.str("TOKEN_RATE_PER_ADDRESS", default="20/minute") or None
+# Password checks on the web login page, per client address, and per account (the username tried) on the
+# login page and the token exchange together. Every attempt counts, the right password too.
+LOGIN_RATE_PER_ADDRESS = env.str("LOGIN_RATE_PER_ADDRESS", default="20/minute") or None
+LOGIN_RATE_PER_ACCOUNT = env.str("LOGIN_RATE_PER_ACCOUNT", default="10/hour") or None
+# Sign-ups on the web page, per client address.
+SIGNUP_RATE_PER_ADDRESS = env.str("SIGNUP_RATE_PER_ADDRESS", default="10/hour") or None
 # How long an Idempotency-Key is remembered (seconds).
 IDEMPOTENCY_RETENTION = env.int("IDEMPOTENCY_RETENTION", default=24 * 3600)
 # Seconds an API token's user is kept in the cache instead of read per call (0: read every call).
@@ -205,6 +211,9 @@ REST_FRAMEWORK = {
         "registration_user": REGISTRATION_RATE_PER_USER,
         "registration_address": REGISTRATION_RATE_PER_ADDRESS,
         "token_address": TOKEN_RATE_PER_ADDRESS,
+        "login_address": LOGIN_RATE_PER_ADDRESS,
+        "login_account": LOGIN_RATE_PER_ACCOUNT,
+        "signup_address": SIGNUP_RATE_PER_ADDRESS,
     },
     # Proxies in front of the site that append to X-Forwarded-For; 0 = use the peer address only,
     # so a client cannot pick its own address for the per-address throttles.
