@@ -12,6 +12,9 @@ import pytest
 from billing.throttling import (
     RegistrationAddressThrottle,
     RegistrationUserThrottle,
+    SignInAccountThrottle,
+    SignInAddressThrottle,
+    SignUpAddressThrottle,
     TokenAddressThrottle,
     count_in_window,
 )
@@ -34,6 +37,7 @@ def fake_request(user_pk=1, address="198.51.100.9"):
     return SimpleNamespace(
         user=SimpleNamespace(pk=user_pk, is_authenticated=True),
         META={"REMOTE_ADDR": address},
+        POST={"username": "gildong"},
     )
 
 
@@ -64,6 +68,9 @@ def allowed_at_once(make_throttle, request, threads=THREADS) -> int:
         (RegistrationUserThrottle, "registration_user", 10),
         (RegistrationAddressThrottle, "registration_address", 7),
         (TokenAddressThrottle, "token_address", 5),
+        (SignInAddressThrottle, "login_address", 8),
+        (SignInAccountThrottle, "login_account", 3),
+        (SignUpAddressThrottle, "signup_address", 4),
     ],
 )
 def test_exactly_the_limit_passes_when_requests_arrive_together(
