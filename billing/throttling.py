@@ -1,13 +1,12 @@
 """Card-testing defence: throttles on registration, and a cool-down that grows with refusals.
 
-Shared by the API (as DRF throttles) and the card form (``registration_wait``).
-
-Also the password checks (web login page and API token exchange) and the web sign-up page.
+Shared by the API (as DRF throttles) and the card form (``registration_wait``). The password checks
+(web login page and API token exchange) and the web sign-up page are throttled here too.
 
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
 ``registration_address``, ``token_address``, ``login_address``, ``login_account``, ``signup_address``);
-an empty rate turns that throttle off. Their
-counters live in Django's cache (Redis in production, so all workers share them).
+an empty rate turns that throttle off. Their counters live in Django's cache (Redis in production, so
+all workers share them), one atomic counter per fixed window (``count_in_window``).
 The cool-down's truth is the audit trail: refused registrations are ``BillingKeyEvent`` rows,
 whichever page or client caused them. Reading it costs a query, so a counter in the cache
 (``note_refusal``) says first whether there can be enough refusals to matter; only then is
@@ -47,8 +46,9 @@ def count_in_window(key: str, duration: int, now: float | None = None) -> tuple[
     try:
         return cache.incr(window_key), remaining
     except ValueError:  # evicted between the add and the incr
-        cache.add(window_key, 1, timeout=duration + 60)
-        return 1, remaining
+        if cache.add(window_key, 1, timeout=duration + 60):
+            return 1, remaining
+        return cache.incr(window_key), remaining
 
 
 class _ScopedRateThrottle(SimpleRateThrottle):
