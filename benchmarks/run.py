@@ -592,6 +592,7 @@ def site_env(args, database_url: str, cache_url: str, sandbox_url: str, site_por
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP straight to gunicorn, no TLS proxy in front
         "DATABASE_URL": database_url,
         "DATABASE_POOL_SIZE": str(args.db_pool),
         "CACHE_URL": cache_url,

@@ -1,14 +1,20 @@
 """Card-testing defence: throttles on registration, and a cool-down that grows with refusals.
 
-Shared by the API (as DRF throttles) and the card form (``registration_wait``).
+Shared by the API (as DRF throttles) and the card form (``registration_wait``). The password checks
+(web login page and API token exchange) and the web sign-up page are throttled here too.
 
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
-``registration_address``, ``token_address``); an empty rate turns that throttle off. Their
-counters live in Django's cache (Redis in production, so all workers share them).
+``registration_address``, ``token_address``, ``login_address``, ``login_account``, ``signup_address``);
+an empty rate turns that throttle off. Their counters live in Django's cache (Redis in production, so
+all workers share them), one atomic counter per fixed window (``count_in_window``).
 The refusal cool-down itself (its counter and the read of the audit trail) is
 ``billing.cooldown``, plain Django, so that the services that feed it import no DRF.
 """
 
+import hashlib
+import time
+
+from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -26,12 +32,56 @@ __all__ = [  # the cool-down's functions live in billing.cooldown; named here fo
 ]
 
 
+def count_in_window(key: str, duration: int, now: float | None = None) -> tuple[int, float]:
+    """Count one more hit on ``key`` in the current fixed window of ``duration`` seconds, atomically.
+
+    Returns the hits counted in this window, this one included, and the seconds until the window ends.
+    ``cache.add`` + ``cache.incr`` are atomic in Redis and in the local-memory cache, so concurrent
+    hits each get a distinct count and exactly ``limit`` of them see a count within it, where a
+    read-then-write of a history list lets every simultaneous request through. Refused hits are counted
+    too, but only until the window ends: nobody is held back longer than the window.
+    """
+    now = time.time() if now is None else now
+    window = int(now // duration)
+    remaining = (window + 1) * duration - now
+    window_key = f"{key}:{window}"
+    # Outlives its window by a margin, so it cannot expire between the add and the incr below.
+    cache.add(window_key, 0, timeout=duration + 60)
+    try:
+        return cache.incr(window_key), remaining
+    except ValueError:  # evicted between the add and the incr
+        if cache.add(window_key, 1, timeout=duration + 60):
+            return 1, remaining
+        return cache.incr(window_key), remaining
+
+
 class _ScopedRateThrottle(SimpleRateThrottle):
-    """A rate read from settings on every request (DRF's own reads it once at import)."""
+    """A rate read from settings on every request (DRF's own reads it once at import), counted atomically.
+
+    DRF's ``SimpleRateThrottle`` keeps a history list that it reads, then writes back: concurrent requests
+    all read the same history and all pass. Here each request takes a number from an atomic counter of a
+    fixed window (``count_in_window``).
+    """
 
     def __init__(self):
         self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        self._wait = None
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        count, remaining = count_in_window(self.key, self.duration)
+        if count <= self.num_requests:
+            return True
+        self._wait = remaining
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
 class RegistrationUserThrottle(_ScopedRateThrottle):
@@ -61,6 +111,49 @@ class TokenAddressThrottle(_ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class SignInAddressThrottle(_ScopedRateThrottle):
+    """Sign-in attempts (password checks) on the web login page, per client address."""
+
+    scope = "login_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class SignInAccountThrottle(_ScopedRateThrottle):
+    """Password checks per account (the username tried), on the web login page and the API token exchange.
+
+    One budget for both, so guessing one account's password from many addresses or through the other
+    door gains nothing. Every attempt counts, the right password too: after the limit, the right
+    password is refused like a wrong one until the window ends.
+    """
+
+    scope = "login_account"
+
+    def get_cache_key(self, request, view):
+        # A DRF request carries its parsed body in ``data``; the web login page's is a Django request.
+        data = request.data if hasattr(request, "data") else request.POST
+        username = data.get("username") if hasattr(data, "get") else None
+        if not isinstance(username, str) or not username:
+            return None  # no account named: the form refuses it without checking a password
+        digest = hashlib.sha256(username.casefold().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class SignUpAddressThrottle(_ScopedRateThrottle):
+    """Account creations (sign-up attempts) per client address."""
+
+    scope = "signup_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def _longest_wait(request, throttles) -> float | None:
+    waits = [throttle.wait() or 0.0 for throttle in throttles if not throttle.allow_request(request, None)]
+    return max(waits) if waits else None
+
+
 class RefusalCooldownThrottle(BaseThrottle):
     """Past a few refused registrations, each further attempt waits longer (doubling per refusal).
 
@@ -77,6 +170,16 @@ class RefusalCooldownThrottle(BaseThrottle):
 
 def registration_wait(request) -> float | None:
     """For the web form: seconds to wait before another registration attempt, or None if allowed now."""
-    throttles = [RegistrationUserThrottle(), RegistrationAddressThrottle(), RefusalCooldownThrottle()]
-    waits = [throttle.wait() or 0.0 for throttle in throttles if not throttle.allow_request(request, None)]
-    return max(waits) if waits else None
+    return _longest_wait(
+        request, [RegistrationUserThrottle(), RegistrationAddressThrottle(), RefusalCooldownThrottle()]
+    )
+
+
+def sign_in_wait(request) -> float | None:
+    """For the web login page: seconds to wait before another password check, or None if allowed now."""
+    return _longest_wait(request, [SignInAddressThrottle(), SignInAccountThrottle()])
+
+
+def sign_up_wait(request) -> float | None:
+    """For the web sign-up page: seconds to wait before another sign-up attempt, or None if allowed now."""
+    return _longest_wait(request, [SignUpAddressThrottle()])

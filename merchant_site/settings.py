@@ -18,18 +18,38 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = env.bool("TESTING", default=False)
+# There is no other switch to the development defaults: the test suite's settings
+# (merchant_site/test_settings.py) are the production ones, completed with test values under pytest.
 
-if DEBUG or TESTING:
-    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
+# Only ever used with DEBUG on; refused as a production key.
+DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+
+
+def _refuse_weak_secret_key(key: str) -> None:
+    """Refuse what Django's deploy check warns about (security.W009), and the development key."""
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure") or key == DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for DEBUG off: use at least 50 random characters, not the development "
+            "key nor a 'django-insecure' one (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+
+
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    _refuse_weak_secret_key(SECRET_KEY)
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+    if any("*" in host for host in ALLOWED_HOSTS):
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must name the site's hosts when DEBUG is off, not a wildcard '*' "
+            "('.example.com' allows a domain and its subdomains)."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -124,11 +144,21 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and not TESTING:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS behind the TLS proxy: on by default when DEBUG is off, each one configurable -------------
+# The proxy must set X-Forwarded-Proto itself (overwriting any sent by the client).
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL_HEADER", default=not DEBUG) else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers check the health over plain HTTP: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 
 # --- i'mport -------------------------------------------------------------------------------------
 IAMPORT_API_URL = env.str("IAMPORT_API_URL", default="https://api.iamport.kr")
@@ -145,15 +175,13 @@ IAMPORT_SANDBOX_STATE = env.str("IAMPORT_SANDBOX_STATE", default=str(BASE_DIR / 
 
 IAMPORT_PRODUCTION_URL = "https://api.iamport.kr"
 _have_keys = bool(IAMPORT_API_KEY and IAMPORT_API_SECRET)
-if not DEBUG and not TESTING and not _have_keys:
+if not DEBUG and not _have_keys:
     raise ImproperlyConfigured("IAMPORT_API_KEY and IAMPORT_API_SECRET must be set when DEBUG is off.")
 # No keys in DEBUG: the built-in sandbox answers in-process; or, when IAMPORT_API_URL names another
 # address (a sandbox served by `manage.py iamport_sandbox`), that one, with the sandbox's credentials.
 # Never in production.
-IAMPORT_USE_BUILTIN_SANDBOX = (
-    (DEBUG or TESTING) and not _have_keys and IAMPORT_API_URL == IAMPORT_PRODUCTION_URL
-)
-if (DEBUG or TESTING) and not _have_keys:
+IAMPORT_USE_BUILTIN_SANDBOX = DEBUG and not _have_keys and IAMPORT_API_URL == IAMPORT_PRODUCTION_URL
+if DEBUG and not _have_keys:
     IAMPORT_API_KEY = "sandbox_key"
     IAMPORT_API_SECRET = "sandbox_secret"  # noqa: S105 - the sandbox's published test secret
 
@@ -179,6 +207,12 @@ REGISTRATION_REFUSAL_COOLDOWN = env.int("REGISTRATION_REFUSAL_COOLDOWN", default
 REGISTRATION_REFUSAL_WINDOW = env.int("REGISTRATION_REFUSAL_WINDOW", default=3600)
 # Password guessing on the token exchange, per client address.
 TOKEN_RATE_PER_ADDRESS = env.str("TOKEN_RATE_PER_ADDRESS", default="20/minute") or None
+# Password checks on the web login page, per client address, and per account (the username tried) on the
+# login page and the token exchange together. Every attempt counts, the right password too.
+LOGIN_RATE_PER_ADDRESS = env.str("LOGIN_RATE_PER_ADDRESS", default="20/minute") or None
+LOGIN_RATE_PER_ACCOUNT = env.str("LOGIN_RATE_PER_ACCOUNT", default="10/hour") or None
+# Sign-ups on the web page, per client address.
+SIGNUP_RATE_PER_ADDRESS = env.str("SIGNUP_RATE_PER_ADDRESS", default="10/hour") or None
 # How long an Idempotency-Key is remembered (seconds).
 IDEMPOTENCY_RETENTION = env.int("IDEMPOTENCY_RETENTION", default=24 * 3600)
 # Seconds an API token's user is kept in the cache instead of read per call (0: read every call).
@@ -205,6 +239,9 @@ REST_FRAMEWORK = {
         "registration_user": REGISTRATION_RATE_PER_USER,
         "registration_address": REGISTRATION_RATE_PER_ADDRESS,
         "token_address": TOKEN_RATE_PER_ADDRESS,
+        "login_address": LOGIN_RATE_PER_ADDRESS,
+        "login_account": LOGIN_RATE_PER_ACCOUNT,
+        "signup_address": SIGNUP_RATE_PER_ADDRESS,
     },
     # Proxies in front of the site that append to X-Forwarded-For; 0 = use the peer address only,
     # so a client cannot pick its own address for the per-address throttles.

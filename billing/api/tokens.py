@@ -13,7 +13,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser
 
-from billing.throttling import TokenAddressThrottle
+from billing.throttling import SignInAccountThrottle, TokenAddressThrottle
 
 from . import schema
 from .parsers import BoundedJSONParser
@@ -27,14 +27,17 @@ class ObtainTokenView(ObtainAuthToken):
 
     # No authentication here: a stale token or a session without its CSRF token must not stop a login.
     authentication_classes = []
-    throttle_classes = [TokenAddressThrottle]
+    throttle_classes = [TokenAddressThrottle, SignInAccountThrottle]
     parser_classes = [BoundedJSONParser, FormParser]
 
     @extend_schema(
         operation_id="auth_token_create",
         tags=["auth"],
         summary="Get an API token",
-        description="Send it on every call as `Authorization: Token <token>`. Throttled per client address.",
+        description=(
+            "Send it on every call as `Authorization: Token <token>`. "
+            "Throttled per client address and per account."
+        ),
         auth=[],
         request=AuthTokenSerializer,
         responses={
