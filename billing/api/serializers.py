@@ -5,6 +5,8 @@ Card fields are write-only and validated by the same normalizers as the web form
 Outputs carry i'mport's masked card description only.
 """
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -13,6 +15,9 @@ from billing.iamport.types import CardDetails
 from billing.models import BillingKey
 
 from .payment_serializers import PaymentOutputSerializer
+
+# Django's own username alphabet (UnicodeUsernameValidator): letters, digits and @ . + - _
+_USERNAME = re.compile(r"[\w.@+-]+")
 
 
 class CardField(serializers.CharField):
@@ -115,3 +120,11 @@ class BillingKeyListQuerySerializer(serializers.Serializer):
         error_messages={"invalid_choice": "Not a known status."},
         help_text="Only keys in this status.",
     )
+
+    def validate_owner(self, value: str) -> str:
+        # A user id is ASCII digits; "²" or "٤" look like one (str.isdigit) but are neither id nor username.
+        if any(char.isdigit() and not char.isascii() for char in value):
+            raise serializers.ValidationError("A user id has ASCII digits only.")
+        if not _USERNAME.fullmatch(value):
+            raise serializers.ValidationError("Not a username or a numeric user id.")
+        return value
