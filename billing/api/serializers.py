@@ -8,6 +8,7 @@ Outputs carry i'mport's masked card description only.
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
 from billing.cards import NORMALIZERS
@@ -29,12 +30,14 @@ class CardField(serializers.CharField):
         self.normalize = NORMALIZERS[name]
         super().__init__(write_only=True, trim_whitespace=True, **kwargs)
 
+    @sensitive_variables()
     def to_internal_value(self, data):
         # CharField would turn a number into a string; a card field sent as a number is a client bug.
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
 
+    @sensitive_variables()
     def run_validation(self, data=serializers.empty):
         value = super().run_validation(data)
         try:
@@ -61,6 +64,7 @@ class BillingKeyCreateSerializer(serializers.Serializer):
         help_text="Also take the merchant's first payment (its plan's amount and name) with this card.",
     )
 
+    @sensitive_variables()
     def validate(self, attrs):
         attrs["card"] = CardDetails(
             number=attrs.pop("card_number"),
