@@ -15,14 +15,22 @@ from django.utils.translation import gettext_lazy as _
 
 CARD_FIELDS = ("card_number", "expiry", "birth", "pwd_2digit")
 
-_SEPARATORS = re.compile(r"[\s-]")
+_SEPARATORS = re.compile(r"[\s-]", re.ASCII)
+# ASCII digits only: str.isdigit() and int() also accept "²", "٤" or "４", which i'mport does not.
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def ascii_digits(value: str) -> str | None:
+    """``value`` without spaces and dashes if what is left is ASCII digits only, else ``None``."""
+    digits = _SEPARATORS.sub("", value or "")
+    return digits if _DIGITS.fullmatch(digits) else None
 
 
 def normalize_card_number(value: str) -> str:
-    digits = _SEPARATORS.sub("", value or "")
-    if not digits:
+    if not _SEPARATORS.sub("", value or ""):
         raise ValidationError(_("Enter the card number."), code="required")
-    if not digits.isdigit():
+    digits = ascii_digits(value)
+    if digits is None:
         raise ValidationError(
             _("A card number has only digits (dashes and spaces are fine)."), code="invalid"
         )
@@ -45,7 +53,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def normalize_expiry(value: str, *, today: datetime.date | None = None) -> str:
-    match = re.fullmatch(r"(\d{4})-?(\d{2})", (value or "").strip())
+    match = re.fullmatch(r"([0-9]{4})-?([0-9]{2})", (value or "").strip(), re.ASCII)
     if not match:
         raise ValidationError(_("Enter the expiry as YYYY-MM, for example 2030-07."), code="invalid")
     year, month = int(match[1]), int(match[2])
@@ -61,8 +69,8 @@ def normalize_expiry(value: str, *, today: datetime.date | None = None) -> str:
 
 def normalize_birth(value: str) -> str:
     """YYMMDD for a personal card, or a 10-digit business registration number for a corporate one."""
-    digits = _SEPARATORS.sub("", value or "")
-    if not digits.isdigit() or len(digits) not in (6, 10):
+    digits = ascii_digits(value)
+    if digits is None or len(digits) not in (6, 10):
         raise ValidationError(
             _("Enter your date of birth as YYMMDD, or a 10-digit business registration number."),
             code="invalid",
@@ -86,7 +94,7 @@ def _is_real_yymmdd(digits: str) -> bool:
 
 def normalize_pwd_2digit(value: str) -> str:
     value = (value or "").strip()
-    if not re.fullmatch(r"\d{2}", value):
+    if not re.fullmatch(r"[0-9]{2}", value, re.ASCII):
         raise ValidationError(_("Enter the first two digits of the card PIN."), code="invalid")
     return value
 

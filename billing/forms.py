@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from .cards import NORMALIZERS
 
@@ -59,6 +60,7 @@ class CardRegistrationForm(forms.Form):
             "name": settings.BILLING_FIRST_PAYMENT_NAME,
         }
 
+    @sensitive_variables()  # every local holds card data
     def clean(self):
         cleaned = super().clean()
         for name, normalize in NORMALIZERS.items():

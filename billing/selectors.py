@@ -31,7 +31,7 @@ def billing_keys_for_staff(*, owner: str | None = None, status: str | None = Non
     keys = BillingKey.objects.select_related("owner")
     if owner is not None:
         by_owner = Q(owner__username=owner)
-        if owner.isdigit():
+        if owner.isascii() and owner.isdigit() and len(owner) <= 18:  # "²".isdigit(); ids are 64-bit
             by_owner |= Q(owner_id=int(owner))
         keys = keys.filter(by_owner)
     if status is not None:

@@ -1,12 +1,12 @@
 from django.urls import path
 
-from . import views, webhooks
+from . import identifiers, views, webhooks  # noqa: F401 (identifiers registers the URL converters)
 
 app_name = "billing"
 
 urlpatterns = [
     path("cards/", views.card_list, name="card-list"),
     path("cards/new/", views.card_new, name="card-new"),
-    path("cards/<str:customer_uid>/delete/", views.card_delete, name="card-delete"),
+    path("cards/<customer_uid:customer_uid>/delete/", views.card_delete, name="card-delete"),
     path("webhooks/iamport/", webhooks.iamport_webhook, name="iamport-webhook"),
 ]

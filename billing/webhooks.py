@@ -3,7 +3,8 @@
 i'mport does not sign them, so the body only says which payment to look at: the service reads it
 from i'mport and checks it against our record before changing anything. Every delivery is recorded
 (``WebhookDelivery``). Answers: 200 once handled (processed, duplicate, ignored or rejected: i'mport
-need not send it again), 400 for a body without the ids, 403 from an address outside
+need not send it again), 400 for a body without the ids or with ids not in their formats (no call to
+i'mport is made for them), or with a NUL or a lone surrogate in it, 403 from an address outside
 ``IAMPORT_WEBHOOK_ALLOWED_IPS`` (when set), 503 when i'mport could not be read (so it retries).
 """
 
@@ -17,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import BaseThrottle
 
-from . import services
+from . import identifiers, services
 from .models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,11 @@ MAX_BODY_BYTES = 10_000
 @require_POST
 def iamport_webhook(request: HttpRequest) -> JsonResponse:
     source_ip = _source_address(request)
-    claimed = _claimed(request)
+    try:
+        claimed = _claimed(request)
+    except UnstorableText:
+        _record({}, source_ip, WebhookDelivery.Result.REJECTED, "Body has a NUL or a lone surrogate.")
+        return JsonResponse({"result": "rejected"}, status=HTTPStatus.BAD_REQUEST)
     imp_uid, merchant_uid = str(claimed.get("imp_uid") or ""), str(claimed.get("merchant_uid") or "")
     allowed = settings.IAMPORT_WEBHOOK_ALLOWED_IPS
     if allowed and source_ip not in allowed:
@@ -40,6 +45,11 @@ def iamport_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"result": "rejected"}, status=HTTPStatus.FORBIDDEN)
     if not imp_uid or not merchant_uid:
         _record(claimed, source_ip, WebhookDelivery.Result.REJECTED, "imp_uid or merchant_uid missing.")
+        return JsonResponse({"result": "rejected"}, status=HTTPStatus.BAD_REQUEST)
+    if not identifiers.is_imp_uid(imp_uid) or not identifiers.is_merchant_uid(merchant_uid):
+        # Checked before any look-up: an id is pasted into i'mport's URL and into our queries.
+        logger.warning("webhook from %s refused: malformed imp_uid or merchant_uid", source_ip)
+        _record({}, source_ip, WebhookDelivery.Result.REJECTED, "imp_uid or merchant_uid malformed.")
         return JsonResponse({"result": "rejected"}, status=HTTPStatus.BAD_REQUEST)
     delivery = services.handle_payment_notification(
         imp_uid=imp_uid, merchant_uid=merchant_uid, claimed=claimed, source_ip=source_ip
@@ -71,7 +81,24 @@ def _claimed(request: HttpRequest) -> dict[str, str]:
             return {}
     else:
         data = request.POST
-    return {name: str(data[name])[:100] for name in CLAIMED_FIELDS if data.get(name) not in (None, "")}
+    claimed = {name: str(data[name])[:100] for name in CLAIMED_FIELDS if data.get(name) not in (None, "")}
+    if any(_unstorable(value) for value in claimed.values()):
+        raise UnstorableText
+    return claimed
+
+
+class UnstorableText(ValueError):
+    """A NUL (PostgreSQL refuses it in text and jsonb) or a lone surrogate (not encodable at all)."""
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _record(claimed: dict, source_ip: str | None, result: str, detail: str) -> None:

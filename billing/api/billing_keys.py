@@ -13,16 +13,16 @@ from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import selectors, services
+from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
 from billing.models import BillingKeyEvent, Payment
 from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 from . import idempotency, schema
+from .pagination import NewestFirstPagination
 from .parsers import BoundedJSONParser
 from .payment_serializers import PaymentOutputSerializer
 from .serializers import (
@@ -54,8 +54,8 @@ CUSTOMER_UID = OpenApiParameter(
 )
 
 
-class BillingKeyPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
+class BillingKeyPagination(NewestFirstPagination):
+    pass
 
 
 class BillingKeysView(generics.GenericAPIView):
@@ -256,8 +256,9 @@ class BillingKeySyncView(APIView):
         return Response(BillingKeySerializer(billing_key).data)
 
 
+KEY = "billing-keys/<customer_uid:customer_uid>/"  # an id outside the format matches no route: 404
 urlpatterns = [
     path("billing-keys/", BillingKeysView.as_view(), name="billing-key-list"),
-    path("billing-keys/<str:customer_uid>/", BillingKeyView.as_view(), name="billing-key-detail"),
-    path("billing-keys/<str:customer_uid>/sync/", BillingKeySyncView.as_view(), name="billing-key-sync"),
+    path(KEY, BillingKeyView.as_view(), name="billing-key-detail"),
+    path(KEY + "sync/", BillingKeySyncView.as_view(), name="billing-key-sync"),
 ]

@@ -1,5 +1,8 @@
 """A JSON parser with bounds, so no body can turn into a 500.
 
+A string with a NUL (PostgreSQL refuses it in text and jsonb) or a lone surrogate (``"\\ud800"``: valid
+JSON, but no UTF-8 can encode it) is refused here too, before a serializer, a query or a log line meets it.
+
 DRF's own parser reads the whole stream (Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` only guards
 ``request.body``) and lets Python's ``RecursionError`` through for deeply nested arrays.
 """
@@ -28,7 +31,28 @@ class BoundedJSONParser(JSONParser):
             raise too_deep from None
         if _deeper_than(data, MAX_DEPTH):
             raise too_deep
+        if _has_unstorable_text(data):
+            raise ParseError("JSON strings may not contain NUL characters or lone surrogates.")
         return data
+
+
+def _has_unstorable_text(data) -> bool:
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def _deeper_than(data, limit: int) -> bool:

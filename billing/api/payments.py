@@ -14,15 +14,15 @@ from http import HTTPStatus
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import selectors, services
+from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
 from billing.models import BillingKeyEvent, Payment
 
 from . import idempotency, schema
+from .pagination import NewestFirstPagination
 from .payment_serializers import PaymentOutputSerializer
 
 TAG = ["payments"]
@@ -55,8 +55,8 @@ def has_permission(perm: str) -> type[permissions.BasePermission]:
     return HasPermission
 
 
-class PaymentPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
+class PaymentPagination(NewestFirstPagination):
+    pass
 
 
 class ChargeInputSerializer(serializers.Serializer):
@@ -207,6 +207,6 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
 
 urlpatterns = [
     path("payments/", PaymentListCreateView.as_view(), name="payment-list"),
-    path("payments/<str:merchant_uid>/", PaymentDetailView.as_view(), name="payment-detail"),
-    path("payments/<str:merchant_uid>/refund/", PaymentRefundView.as_view(), name="payment-refund"),
+    path("payments/<merchant_uid:merchant_uid>/", PaymentDetailView.as_view(), name="payment-detail"),
+    path("payments/<merchant_uid:merchant_uid>/refund/", PaymentRefundView.as_view(), name="payment-refund"),
 ]

@@ -159,6 +159,8 @@ UNSUPPORTED_MEDIA_TYPE = _error(
 
 # What any authenticated endpoint may answer besides its own outcomes.
 AUTHENTICATED_ERRORS = {
+    # Any request can be malformed before its view runs (a NUL in the path or query string): 400.
+    HTTPStatus.BAD_REQUEST: INVALID,
     HTTPStatus.UNAUTHORIZED: NOT_AUTHENTICATED,
     HTTPStatus.FORBIDDEN: PERMISSION_DENIED,
 }

@@ -5,13 +5,19 @@ Card fields are write-only and validated by the same normalizers as the web form
 Outputs carry i'mport's masked card description only.
 """
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
 from billing.cards import NORMALIZERS, CardDetails
 from billing.models import BillingKey
 
 from .payment_serializers import PaymentOutputSerializer
+
+# Django's own username alphabet (UnicodeUsernameValidator): letters, digits and @ . + - _
+_USERNAME = re.compile(r"[\w.@+-]+")
 
 
 class CardField(serializers.CharField):
@@ -23,12 +29,14 @@ class CardField(serializers.CharField):
         self.normalize = NORMALIZERS[name]
         super().__init__(write_only=True, trim_whitespace=True, **kwargs)
 
+    @sensitive_variables()
     def to_internal_value(self, data):
         # CharField would turn a number into a string; a card field sent as a number is a client bug.
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
 
+    @sensitive_variables()
     def run_validation(self, data=serializers.empty):
         value = super().run_validation(data)
         try:
@@ -55,6 +63,7 @@ class BillingKeyCreateSerializer(serializers.Serializer):
         help_text="Also take the merchant's first payment (its plan's amount and name) with this card.",
     )
 
+    @sensitive_variables()
     def validate(self, attrs):
         attrs["card"] = CardDetails(
             number=attrs.pop("card_number"),
@@ -114,3 +123,11 @@ class BillingKeyListQuerySerializer(serializers.Serializer):
         error_messages={"invalid_choice": "Not a known status."},
         help_text="Only keys in this status.",
     )
+
+    def validate_owner(self, value: str) -> str:
+        # A user id is ASCII digits; "²" or "٤" look like one (str.isdigit) but are neither id nor username.
+        if any(char.isdigit() and not char.isascii() for char in value):
+            raise serializers.ValidationError("A user id has ASCII digits only.")
+        if not _USERNAME.fullmatch(value):
+            raise serializers.ValidationError("Not a username or a numeric user id.")
+        return value

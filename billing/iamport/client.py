@@ -13,9 +13,11 @@ import os
 import threading
 import time
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
@@ -77,6 +79,7 @@ class IamportClient:
         return f"IamportClient(base_url={self.base_url!r})"
 
     # --- billing keys ----------------------------------------------------------------------------
+    @sensitive_variables("card", "body", "kwargs")
     def issue_billing_key(
         self, customer_uid: str, card: CardDetails, *, pg: str = "", channel_key: str = "", **customer: str
     ) -> CustomerAnswer:
@@ -85,11 +88,13 @@ class IamportClient:
             body["pg"] = pg
         if channel_key:
             body["channel_key"] = channel_key
-        answer = self._call("POST", f"/subscribe/customers/{customer_uid}", json=body)
+        answer = self._call("POST", _path("subscribe", "customers", customer_uid), json=body)
         return CustomerAnswer.from_annotation(answer)
 
     def get_billing_key(self, customer_uid: str) -> CustomerAnswer:
-        return CustomerAnswer.from_annotation(self._call("GET", f"/subscribe/customers/{customer_uid}"))
+        return CustomerAnswer.from_annotation(
+            self._call("GET", _path("subscribe", "customers", customer_uid))
+        )
 
     def get_billing_keys(self, customer_uids: list[str]) -> list[CustomerAnswer]:
         """Many at once; those i'mport does not know are simply absent from the answer."""
@@ -99,7 +104,7 @@ class IamportClient:
     def delete_billing_key(self, customer_uid: str, *, reason: str = "") -> CustomerAnswer:
         params = {"reason": reason} if reason else None
         return CustomerAnswer.from_annotation(
-            self._call("DELETE", f"/subscribe/customers/{customer_uid}", params=params)
+            self._call("DELETE", _path("subscribe", "customers", customer_uid), params=params)
         )
 
     # --- payments ----------------------------------------------------------------------------------
@@ -111,6 +116,7 @@ class IamportClient:
             self._call("POST", "/subscribe/payments/again", json={**body, **extra})
         )
 
+    @sensitive_variables("card", "body")
     def pay_onetime(
         self,
         *,
@@ -137,10 +143,10 @@ class IamportClient:
         )
 
     def get_payment(self, imp_uid: str) -> PaymentAnswer:
-        return PaymentAnswer.from_annotation(self._call("GET", f"/payments/{imp_uid}"))
+        return PaymentAnswer.from_annotation(self._call("GET", _path("payments", imp_uid)))
 
     def find_payment(self, merchant_uid: str) -> PaymentAnswer:
-        return PaymentAnswer.from_annotation(self._call("GET", f"/payments/find/{merchant_uid}"))
+        return PaymentAnswer.from_annotation(self._call("GET", _path("payments", "find", merchant_uid)))
 
     def cancel_payment(
         self, *, merchant_uid: str, amount: int | None, reason: str, checksum: int | None = None
@@ -215,6 +221,7 @@ class IamportClient:
             cache.delete(self._token_cache_key)
 
     # --- transport ---------------------------------------------------------------------------------
+    @sensitive_variables("kwargs")
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         write = method != "GET"
         token = self.access_token()
@@ -228,6 +235,7 @@ class IamportClient:
                 raise IamportAuthError(_message_of(response), code=_code_of(response), http_status=401)
         return _answer_of(response, write=write)
 
+    @sensitive_variables("kwargs")
     def _send(self, method: str, path: str, token: str, *, write: bool, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"}
         attempts = 1 if write else 2  # reads are safe to repeat once
@@ -245,6 +253,19 @@ class IamportClient:
                     continue
                 raise error from exc
         raise AssertionError("unreachable")
+
+
+def _path(*segments: str) -> str:
+    """An API path from its segments, each quoted whole: an id can never add a segment, a query or a
+    fragment ("../x", "a/b", "?", "#", "%2F" stay inside their own segment)."""
+    return "".join("/" + _segment(segment) for segment in segments)
+
+
+def _segment(value: str) -> str:
+    # Empty, "." or ".." would name another resource (requests turns even "%2E%2E" back into "..").
+    if value in ("", ".", ".."):
+        raise ValueError("not an id i'mport can have in a path")
+    return quote(str(value), safe="")
 
 
 def _transport_error(exc: requests.RequestException, *, write: bool) -> IamportError:
