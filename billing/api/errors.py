@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,8 +46,10 @@ class IamportProblem(exceptions.APIException):
         if isinstance(cause, IamportOutcomeUnknown):
             body = {
                 "error": "outcome_unknown",
-                "detail": "i'mport did not answer in time. The record is being checked with i'mport; "
-                "do not retry with new card data.",
+                "detail": _(
+                    "i'mport did not answer in time. The record is being checked with i'mport; "
+                    "do not retry with new card data."
+                ),
                 **self.record,
                 "status": "unknown",
             }
@@ -54,18 +57,18 @@ class IamportProblem(exceptions.APIException):
         if isinstance(cause, IamportRefused):
             body = {
                 "error": "refused",
-                "detail": cause.message or "Refused by i'mport.",
+                "detail": cause.message or _("Refused by i'mport."),
                 "iamport_code": cause.code,
                 "iamport_message": cause.message,
                 **self.record,
             }
             return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
         if isinstance(cause, IamportUnavailable):
-            detail = "i'mport is unavailable; nothing was done. Try again later."
+            detail = _("i'mport is unavailable; nothing was done. Try again later.")
             body = {"error": "unavailable", "detail": detail}
             return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "30"})
         # Our credentials were refused: the merchant's configuration, not the client's fault.
-        body = {"error": "unavailable", "detail": "Payments are unavailable right now."}
+        body = {"error": "unavailable", "detail": _("Payments are unavailable right now.")}
         return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
@@ -101,7 +104,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             fields = response.data
         else:
             fields = {"non_field_errors": response.data}
-        response.data = {"error": "invalid", "detail": "The request has invalid fields.", "fields": fields}
+        response.data = {"error": "invalid", "detail": _("The request has invalid fields."), "fields": fields}
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"error": code, "detail": str(detail or HTTPStatus(response.status_code).phrase)}

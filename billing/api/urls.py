@@ -4,6 +4,7 @@ from http import HTTPStatus
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
+from django.utils.translation import gettext as _
 
 from . import billing_keys, payments
 from .auth import ObtainTokenView
@@ -14,7 +15,7 @@ app_name = "api"
 def no_such_endpoint(request: HttpRequest) -> JsonResponse:
     """An API client gets the API's error shape for an unknown path, not the site's HTML 404 page."""
     return JsonResponse(
-        {"error": "not_found", "detail": "No such endpoint. Paths end with a slash; see /api/docs/."},
+        {"error": "not_found", "detail": _("No such endpoint. Paths end with a slash; see /api/docs/.")},
         status=HTTPStatus.NOT_FOUND,
     )
 

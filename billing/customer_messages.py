@@ -1,0 +1,54 @@
+"""What a customer reads when i'mport says no: one sentence in the page's language.
+
+i'mport's own text (the card company's Korean wording, its code) is for support staff: the services
+record it in the audit trail (``BillingKeyEvent.iamport_code`` / ``iamport_message``) and it is never
+put into a page. i'mport V1 answers every refusal with ``code: -1``, so the kind of error and the
+action that failed are what choose the sentence; the message text is never parsed.
+"""
+
+from django.utils.translation import gettext as _
+
+from .iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown, IamportRefused
+
+
+def registration_refused(cause: IamportError) -> str:
+    """The card could not be registered (the form's error above the fields)."""
+    if isinstance(cause, IamportRefused):
+        return _(
+            "The card company did not accept this card. Check the card details and try again, "
+            "or use another card."
+        )
+    return unavailable()
+
+
+def payment_declined() -> str:
+    """The card was registered but the card company declined the first payment."""
+    return _(
+        "The card was registered, but the card company declined the payment. "
+        "Check your card's limit and balance, or use another card."
+    )
+
+
+def registration_and_payment_refused(cause: IamportError) -> str:
+    if isinstance(cause, IamportRefused):
+        return _(
+            "The card company did not accept this card, so nothing was registered or charged. "
+            "Check the card details and try again, or use another card."
+        )
+    return _(
+        "Payments are unavailable right now. Nothing was registered or charged; please try again shortly."
+    )
+
+
+def removal_failed(cause: IamportError) -> str:
+    if isinstance(cause, IamportNotFound):
+        return _("The card company no longer knows this card. Please contact us so we can remove it for you.")
+    if isinstance(cause, IamportOutcomeUnknown):
+        return _("The card company did not answer in time. We are checking whether the card was removed.")
+    if isinstance(cause, IamportRefused):
+        return _("The card company did not allow the card to be removed. Please contact us.")
+    return _("Cards cannot be removed right now. Nothing was changed; please try again shortly.")
+
+
+def unavailable() -> str:
+    return _("Card registration is unavailable right now. Nothing was registered; please try again shortly.")
