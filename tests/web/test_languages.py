@@ -174,3 +174,12 @@ def test_field_errors_are_tied_to_their_field(user):
     assert 'aria-invalid="true"' in page
     assert 'id="id_birth_error"' in page
     assert "id_birth_error" in page.split('name="birth"')[1].split(">")[0]  # aria-describedby of the input
+
+
+def test_the_sandbox_banner_shows_with_a_served_sandbox_too(settings, user):
+    # `manage.py iamport_sandbox` on a port, with no keys configured: the sandbox's published credentials.
+    settings.IAMPORT_USE_BUILTIN_SANDBOX = False
+    settings.IAMPORT_API_URL = "http://127.0.0.1:8089"
+    settings.IAMPORT_API_KEY = "sandbox_key"
+
+    assert "테스트 모드" in browser("ko", user).get(reverse("billing:card-list")).text
