@@ -21,10 +21,23 @@ def registration_refused(cause: IamportError) -> str:
     return unavailable()
 
 
-def payment_declined() -> str:
-    """The card was registered but the card company declined the first payment."""
+def payment_declined(*, card_kept: bool | None) -> str:
+    """The card company declined the first payment; i'mport decides whether the card stays registered.
+
+    ``card_kept`` is None while that is not known yet (the key is being checked with i'mport).
+    """
+    if card_kept is None:
+        return _(
+            "The card company declined the payment. We are checking whether the card stays registered; "
+            "your card list will show it."
+        )
+    if card_kept:
+        return _(
+            "The card was registered, but the card company declined the payment. "
+            "Check your card's limit and balance, or use another card."
+        )
     return _(
-        "The card was registered, but the card company declined the payment. "
+        "The card company declined the payment, so the card was not registered. "
         "Check your card's limit and balance, or use another card."
     )
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .cards import NORMALIZERS
-from .templatetags.billing_tags import format_won
+from .display import format_won
 
 
 class CardInput(forms.TextInput):

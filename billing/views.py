@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import customer_messages, selectors, services
 from .cards import CARD_FIELDS
+from .display import card_company, format_won
 from .forms import CardRegistrationForm, SignUpForm
 from .iamport.types import CardDetails
-from .models import BillingKeyEvent, Payment
-from .templatetags.billing_tags import card_company, format_won
+from .models import BillingKey, BillingKeyEvent, Payment
 from .throttling import registration_wait
 
 PAYMENT_HISTORY_LENGTH = 100
@@ -139,7 +139,8 @@ def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: Ca
         )
         return redirect("billing:card-list")
     # i'mport's reason (payment.fail_reason) stays for support staff; the customer reads our sentence.
-    form.add_error(None, customer_messages.payment_declined())
+    card_kept = {BillingKey.Status.ACTIVE: True, BillingKey.Status.FAILED: False}.get(billing_key.status)
+    form.add_error(None, customer_messages.payment_declined(card_kept=card_kept))
     return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
 
 

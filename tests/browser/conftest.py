@@ -74,8 +74,6 @@ def chromium() -> Iterator[Browser]:
 
 
 EVERY_VIEW = [View("ko", "phone"), View("ko", "desktop"), View("en", "phone"), View("en", "desktop")]
-# Flows whose pages the tour already looked at in all four: one Korean phone, one English desktop.
-TWO_VIEWS = [View("ko", "phone"), View("en", "desktop")]
 
 
 def view_id(view: View) -> str:

@@ -14,7 +14,7 @@ from billing import services
 from billing.iamport import get_client
 from billing.iamport.types import CardDetails
 from billing.models import BillingKey, BillingKeyEvent, Payment
-from tests.browser.conftest import EVERY_VIEW, TWO_VIEWS, View, look_at, view_id
+from tests.browser.conftest import EVERY_VIEW, View, look_at, view_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -98,7 +98,7 @@ def test_register_a_card_typed_as_printed(signed_in: Page, view: View, customer)
     assert GOOD_CARD not in page.content()
 
 
-@by_view(TWO_VIEWS)
+@by_view(EVERY_VIEW)
 def test_a_declined_card_is_explained_and_not_shown_back(signed_in: Page, view: View, customer):
     page = signed_in
     page.goto("/billing/cards/new/")
@@ -118,7 +118,7 @@ def test_a_declined_card_is_explained_and_not_shown_back(signed_in: Page, view: 
     assert event.iamport_message not in page.content()
 
 
-@by_view(TWO_VIEWS)
+@by_view(EVERY_VIEW)
 def test_invalid_input_is_marked_at_its_field(signed_in: Page, view: View, customer):
     page = signed_in
     page.goto("/billing/cards/new/")
@@ -168,7 +168,7 @@ def test_without_javascript_the_server_validates_and_converts(chromium, live_ser
         context.close()
 
 
-@by_view(TWO_VIEWS)
+@by_view(EVERY_VIEW)
 def test_a_double_click_registers_the_card_once(signed_in: Page, view: View, customer):
     page = signed_in
     # i'mport takes its time, as card companies do; the button shows it is busy meanwhile.
@@ -222,7 +222,7 @@ def test_register_and_pay_then_see_the_payment(signed_in: Page, view: View, cust
     assert (payment.amount, payment.status) == (settings.BILLING_FIRST_PAYMENT_AMOUNT, Payment.Status.PAID)
 
 
-@by_view(TWO_VIEWS)
+@by_view(EVERY_VIEW)
 def test_remove_a_card(signed_in: Page, view: View, customer):
     card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
     key = services.register_card(owner=customer, card=card, source=BillingKeyEvent.Source.WEB)

@@ -4,6 +4,7 @@ import pytest
 from django.utils import translation
 
 from billing import customer_messages
+from billing.display import card_company
 from billing.iamport.errors import (
     IamportAuthError,
     IamportNotFound,
@@ -12,7 +13,6 @@ from billing.iamport.errors import (
     IamportUnavailable,
 )
 from billing.models import BillingKey
-from billing.templatetags.billing_tags import card_company
 
 RAW = "카드사 원문 메시지 (code 9999)"
 

@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.display import format_won
 from billing.models import BillingKey, Payment
-from billing.templatetags.billing_tags import format_won
 from tests.iamport_mock import envelope
 
 pytestmark = pytest.mark.django_db
