@@ -62,7 +62,11 @@ def by_view(views):
 
 @by_view(EVERY_VIEW)
 def test_sign_up_then_see_no_cards(page: Page, view: View, django_user_model):
-    page.goto("/accounts/signup/")
+    page.goto("/")
+    page.wait_for_url("**/accounts/login/**")
+    look_at(page, view, "login")
+    page.locator("main a[href$='/accounts/signup/']").click()
+    page.wait_for_url("**/accounts/signup/")
     look_at(page, view, "signup")
 
     page.fill("#id_username", "newcomer")
