@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint check-migrations ci sandbox bench clean
+.PHONY: run test lint check-migrations check-messages messages ci sandbox bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,7 @@ run: $(VENV)/.installed
 
 # The whole test suite. DATABASE_URL / CACHE_URL pick PostgreSQL / Redis when set.
 test: $(VENV)/.installed
+	scripts/browser_deps.sh
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed
@@ -33,6 +34,14 @@ lint: $(VENV)/.installed
 
 check-migrations: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# CI: the ko and en catalogues are complete and match the code (needs GNU gettext); the .mo files are committed.
+check-messages: $(VENV)/.installed
+	$(BIN)/python scripts/check_messages.py
+
+# After changing a user-facing string: update the catalogues (needs GNU gettext), translate, run again.
+messages: $(VENV)/.installed
+	$(BIN)/python scripts/check_messages.py --update
 
 # The i'mport sandbox over HTTP, for other programs and end-to-end runs.
 sandbox: $(VENV)/.installed

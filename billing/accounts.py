@@ -18,9 +18,8 @@ from .forms import SignUpForm
 from .throttling import sign_in_wait, sign_up_wait
 
 
-def _wait_message(singular: str, plural: str, wait: float) -> str:
-    minutes = max(1, math.ceil(wait / 60))
-    return ngettext(singular, plural, minutes) % {"minutes": minutes}
+def _minutes(wait: float) -> int:
+    return max(1, math.ceil(wait / 60))
 
 
 def _throttled(response: HttpResponse, wait: float) -> HttpResponse:
@@ -53,11 +52,13 @@ class LoginView(auth_views.LoginView):
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         if self.wait is not None:
-            form.throttled_message = _wait_message(
+            # ngettext with literal strings, so that makemessages finds them.
+            minutes = _minutes(self.wait)
+            form.throttled_message = ngettext(
                 "Too many sign-in attempts. Please try again in %(minutes)d minute.",
                 "Too many sign-in attempts. Please try again in %(minutes)d minutes.",
-                self.wait,
-            )
+                minutes,
+            ) % {"minutes": minutes}
         return form
 
     def form_invalid(self, form):
@@ -74,12 +75,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     if wait is None:
         return views.signup(request)
     form = SignUpForm(request.POST)
-    form.add_error(
-        None,
-        _wait_message(
-            "Too many sign-up attempts. Please try again in %(minutes)d minute.",
-            "Too many sign-up attempts. Please try again in %(minutes)d minutes.",
-            wait,
-        ),
-    )
+    minutes = _minutes(wait)
+    message = ngettext(
+        "Too many sign-up attempts. Please try again in %(minutes)d minute.",
+        "Too many sign-up attempts. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    form.add_error(None, message)
     return _throttled(render(request, "registration/signup.html", {"form": form}), wait)

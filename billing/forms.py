@@ -1,13 +1,17 @@
 """Forms of the customer web pages."""
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .cards import NORMALIZERS
+from .display import format_won
 
 
 class CardInput(forms.TextInput):
@@ -23,7 +27,29 @@ def _card_field(label: str, help_text: str, **attrs: str) -> forms.CharField:
         help_text=help_text,
         max_length=32,
         strip=True,
-        widget=CardInput(attrs={"autocomplete": "off", "spellcheck": "false", **attrs}),
+        widget=CardInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off", **attrs}
+        ),
+    )
+
+
+# As the card shows it: MM/YY (or MM/YYYY), with optional spaces around the slash.
+_CARD_EXPIRY = re.compile(r"(\d{1,2})\s*/\s*(\d{2}|\d{4})")
+# As i'mport wants it, which the form keeps accepting: YYYY-MM (or YYYYMM).
+_IAMPORT_EXPIRY = re.compile(r"\d{4}-?\d{2}")
+
+
+def expiry_as_iamport_wants(value: str) -> str:
+    """``07/30`` -> ``2030-07``; ``YYYY-MM`` passes; anything else is refused in the form's words."""
+    value = (value or "").strip()
+    match = _CARD_EXPIRY.fullmatch(value)
+    if match:
+        month, year = int(match[1]), match[2]
+        return f"{'20' + year if len(year) == 2 else year}-{month:02d}"
+    if _IAMPORT_EXPIRY.fullmatch(value):
+        return value
+    raise forms.ValidationError(
+        _("Enter the expiry as it is printed on the card, MM/YY (for example 07/30)."), code="invalid"
     )
 
 
@@ -31,34 +57,61 @@ class CardRegistrationForm(forms.Form):
     """The four card fields, with i'mport's own names. Values are validated, never kept.
 
     ``pay_now`` also takes the merchant's first payment (amount and name from settings) in the same call.
+    The expiry is typed as the card shows it (MM/YY) and sent as i'mport wants it (YYYY-MM).
     """
 
     card_number = _card_field(
-        _("Card number"), _("16 digits, dashes optional."), inputmode="numeric", autocomplete="cc-number"
-    )
-    expiry = _card_field(_("Expiry"), _("YYYY-MM, for example 2030-07."), placeholder="YYYY-MM")
-    birth = _card_field(
-        _("Date of birth"),
-        _("YYMMDD. For a corporate card, the 10-digit business registration number."),
+        _("Card number"),
+        _("The 14 to 16 digits on the front of the card."),
         inputmode="numeric",
+        autocomplete="cc-number",
+        maxlength="23",
+        placeholder="0000 0000 0000 0000",
+    )
+    expiry = _card_field(
+        _("Expiry date (MM/YY)"),
+        _("Month and year as printed on the card, for example 07/30."),
+        inputmode="numeric",
+        autocomplete="cc-exp",
+        maxlength="7",
+        placeholder="MM/YY",
+    )
+    birth = _card_field(
+        _("Date of birth, or business registration number"),
+        _(
+            "Personal card: your date of birth as 6 digits, YYMMDD (15 March 1990 is 900315). "
+            "Corporate card: the 10-digit business registration number."
+        ),
+        inputmode="numeric",
+        maxlength="12",
     )
     pwd_2digit = forms.CharField(
         label=_("First two digits of the card PIN"),
+        help_text=_("Only the first two of the four digits."),
         max_length=2,
         widget=forms.PasswordInput(
             render_value=False, attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "2"}
         ),
     )
 
-    pay_now = forms.BooleanField(required=False)
+    pay_now = forms.BooleanField(
+        required=False,
+        help_text=_(
+            "Charged to this card by the merchant's plan; you can also register the card without paying now."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The merchant's plan, from settings: the customer can take it or not, never change the amount.
-        self.fields["pay_now"].label = _("Pay the first payment now (₩%(amount)s — %(name)s)") % {
-            "amount": f"{settings.BILLING_FIRST_PAYMENT_AMOUNT:,}",
-            "name": settings.BILLING_FIRST_PAYMENT_NAME,
+        self.fields["pay_now"].label = _("Pay the first payment now (%(amount)s, %(name)s)") % {
+            "amount": format_won(settings.BILLING_FIRST_PAYMENT_AMOUNT),
+            "name": gettext(settings.BILLING_FIRST_PAYMENT_NAME),
         }
+
+    @sensitive_variables()  # the expiry is card data
+    def clean_expiry(self):
+        return expiry_as_iamport_wants(self.cleaned_data["expiry"])
 
     @sensitive_variables()  # every local holds card data
     def clean(self):

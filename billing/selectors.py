@@ -39,6 +39,11 @@ def billing_keys_for_staff(*, owner: str | None = None, status: str | None = Non
     return keys.order_by("-created_at", "-id")
 
 
+def payments_of(owner: AbstractBaseUser) -> QuerySet[Payment]:
+    """The customer's own payment history, staff or not: the customer pages show nobody else's."""
+    return Payment.objects.filter(owner=owner).select_related("billing_key").order_by("-created_at", "-id")
+
+
 def payments_visible_to(user: AbstractBaseUser) -> QuerySet[Payment]:
     """The user's own payments; every payment for staff allowed to view payments."""
     payments = Payment.objects.select_related("billing_key", "owner").prefetch_related("refunds")

@@ -8,5 +8,6 @@ urlpatterns = [
     path("cards/", views.card_list, name="card-list"),
     path("cards/new/", views.card_new, name="card-new"),
     path("cards/<customer_uid:customer_uid>/delete/", views.card_delete, name="card-delete"),
+    path("payments/", views.payment_list, name="payment-list"),
     path("webhooks/iamport/", webhooks.iamport_webhook, name="iamport-webhook"),
 ]

@@ -1,4 +1,4 @@
-"""The customer's web pages: list cards, register one, remove one. Sign-up and health too.
+"""The customer's web pages: list cards, register one, remove one, payment history. Sign-up and health too.
 
 Views validate, call one service or selector, and render. Card data exists only in the
 POST that carries it: ``sensitive_post_parameters`` keeps it out of error reports,
@@ -20,11 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import customer_messages, selectors, services
 from .cards import CARD_FIELDS, CardDetails
+from .display import card_company, format_won
 from .forms import CardRegistrationForm, SignUpForm
-from .models import BillingKeyEvent, Payment
+from .models import BillingKey, BillingKeyEvent, Payment
 from .throttling import registration_wait
+
+PAYMENT_HISTORY_LENGTH = 100
 
 
 @login_required
@@ -32,6 +35,13 @@ from .throttling import registration_wait
 def card_list(request: HttpRequest) -> HttpResponse:
     cards = selectors.billing_keys_of(request.user)
     return render(request, "billing/card_list.html", {"cards": cards})
+
+
+@login_required
+@require_GET
+def payment_list(request: HttpRequest) -> HttpResponse:
+    payments = selectors.payments_of(request.user)[:PAYMENT_HISTORY_LENGTH]
+    return render(request, "billing/payment_list.html", {"payments": payments})
 
 
 @sensitive_post_parameters(*CARD_FIELDS)
@@ -85,13 +95,13 @@ def card_new(request: HttpRequest) -> HttpResponse:
                 ),
             )
             return redirect("billing:card-list")
-        form.add_error(None, _refusal_message(error))
+        form.add_error(None, customer_messages.registration_refused(error))
         return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
 
     messages.success(
         request,
         _("Card registered: %(card)s %(number)s")
-        % {"card": billing_key.card_name, "number": billing_key.masked_card_number},
+        % {"card": card_company(billing_key), "number": billing_key.masked_card_number},
     )
     return redirect("billing:card-list")
 
@@ -112,33 +122,25 @@ def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: Ca
                 ),
             )
             return redirect("billing:card-list")
-        form.add_error(None, _refusal_message(error))
+        form.add_error(None, customer_messages.registration_and_payment_refused(error))
         return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
 
     if payment.status == Payment.Status.PAID:
         messages.success(
             request,
-            _("Card registered and paid: %(amount)s won for %(name)s (%(card)s %(number)s)")
+            _("Card registered and paid: %(amount)s for %(name)s (%(card)s %(number)s)")
             % {
-                "amount": f"{payment.amount:,}",
-                "name": payment.name,
-                "card": billing_key.card_name,
+                "amount": format_won(payment.amount),
+                "name": _(payment.name),
+                "card": card_company(billing_key),
                 "number": billing_key.masked_card_number,
             },
         )
         return redirect("billing:card-list")
-    form.add_error(
-        None,
-        _("The payment was declined: %(reason)s") % {"reason": payment.fail_reason or _("no reason given")},
-    )
+    # i'mport's reason (payment.fail_reason) stays for support staff; the customer reads our sentence.
+    card_kept = {BillingKey.Status.ACTIVE: True, BillingKey.Status.FAILED: False}.get(billing_key.status)
+    form.add_error(None, customer_messages.payment_declined(card_kept=card_kept))
     return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
-
-
-def _refusal_message(error: services.IamportCallFailed) -> str:
-    if error.refused:
-        # i'mport's own reason (e.g. the card company's decline) is what the customer needs to read.
-        return _("The card was not registered: %(reason)s") % {"reason": error.message}
-    return _("Card registration is unavailable right now. Nothing was registered; please try again shortly.")
 
 
 @login_required
@@ -150,7 +152,7 @@ def card_delete(request: HttpRequest, customer_uid: str) -> HttpResponse:
             billing_key=billing_key, actor=request.user, source=BillingKeyEvent.Source.WEB
         )
     except services.BillingKeyError as error:
-        messages.error(request, _("The card could not be removed: %(reason)s") % {"reason": error.message})
+        messages.error(request, customer_messages.removal_failed(error))
     else:
         messages.success(request, _("Card removed: %(card)s") % {"card": billing_key.masked_card_number})
     return redirect("billing:card-list")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -90,6 +91,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "billing.context_processors.billing",
             ],
         },
     },
@@ -127,8 +130,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ko", "한국어")]
+# Korean first: every customer is in Korea. English for a browser that asks for it, or the switch on
+# every page. Catalogues: billing/locale (the app's) and locale/ (the site's), compiled .mo files shipped.
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", gettext_noop("Korean")), ("en", gettext_noop("English"))]  # named in the page's language
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
@@ -194,7 +200,8 @@ IAMPORT_WEBHOOK_ALLOWED_IPS = env.list("IAMPORT_WEBHOOK_ALLOWED_IPS", default=[]
 # --- Charging --------------------------------------------------------------------------------------
 # The merchant's plan: what the card form's "pay now" charges. Never an amount the customer types.
 BILLING_FIRST_PAYMENT_AMOUNT = env.int("BILLING_FIRST_PAYMENT_AMOUNT", default=9900)
-BILLING_FIRST_PAYMENT_NAME = env.str("BILLING_FIRST_PAYMENT_NAME", default="Monthly plan")
+# Shown to the customer through the catalogue ({% translate %}), so the default reads in the page's language.
+BILLING_FIRST_PAYMENT_NAME = env.str("BILLING_FIRST_PAYMENT_NAME", default=gettext_noop("Monthly plan"))
 # Where i'mport should send payment notifications (notice_url); empty uses the console setting.
 IAMPORT_NOTICE_URL = env.str("IAMPORT_NOTICE_URL", default="")
 

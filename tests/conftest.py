@@ -54,8 +54,19 @@ def other_user(django_user_model):
     return django_user_model.objects.create_user("mallory", "mallory@example.com", PASSWORD)
 
 
+# The site speaks Korean unless the browser asks for English. The tests that read the pages' texts
+# assert the English wording, so their clients ask for English; tests/web/test_languages.py covers Korean.
+ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def client() -> Client:
+    """pytest-django's ``client``, as an English browser."""
+    return Client(**ENGLISH)
+
+
 @pytest.fixture
 def customer_client(user) -> Client:
-    client = Client()
+    client = Client(**ENGLISH)
     client.force_login(user)
     return client

@@ -35,7 +35,8 @@ def load_settings(*, probe: str = PROBE, args: tuple[str, ...] = (), **environme
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {*PRODUCTION, "DEBUG", "TESTING", "IAMPORT_API_URL"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser suite for this test process, never in production.
+        if k not in {*PRODUCTION, "DEBUG", "TESTING", "IAMPORT_API_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
         and not k.startswith("SECURE_")
         and not k.endswith("_COOKIE_SECURE")
     }

@@ -9,6 +9,7 @@ Registration is throttled (see ``throttling``) and accepts an ``Idempotency-Key`
 from http import HTTPStatus
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -91,7 +92,7 @@ class BillingKeysView(generics.GenericAPIView):
         owner, status = query.validated_data.get("owner"), query.validated_data.get("status")
         if query.validated_data["all"] or owner is not None:
             if not request.user.has_perm(STAFF_PERMISSION):
-                raise exceptions.PermissionDenied("Only staff may list other customers' billing keys.")
+                raise exceptions.PermissionDenied(_("Only staff may list other customers' billing keys."))
             keys = selectors.billing_keys_for_staff(owner=owner, status=status)
         else:
             keys = selectors.billing_keys_of(request.user).select_related("owner")
@@ -175,7 +176,7 @@ def _register_and_pay(request: Request, data: dict) -> Response:
     if payment.status == Payment.Status.FAILED:
         body = {
             "error": "refused",
-            "detail": payment.fail_reason or "The card company declined the payment.",
+            "detail": payment.fail_reason or _("The card company declined the payment."),
             "customer_uid": billing_key.customer_uid,
             "merchant_uid": payment.merchant_uid,
             "billing_key": key_body,

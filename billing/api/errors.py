@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -41,8 +42,10 @@ def _failed_call_response(error: IamportCallFailed) -> Response:
     if error.outcome_unknown:
         body = {
             "error": "outcome_unknown",
-            "detail": "i'mport did not answer in time. The record is being checked with i'mport; "
-            "do not retry with new card data.",
+            "detail": _(
+                "i'mport did not answer in time. The record is being checked with i'mport; "
+                "do not retry with new card data."
+            ),
             **record,
             "status": "unknown",
         }
@@ -50,18 +53,18 @@ def _failed_call_response(error: IamportCallFailed) -> Response:
     if error.refused:
         body = {
             "error": "refused",
-            "detail": error.message or "Refused by i'mport.",
+            "detail": error.message or _("Refused by i'mport."),
             "iamport_code": error.code,
             "iamport_message": error.message,
             **record,
         }
         return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
     if error.unavailable:
-        detail = "i'mport is unavailable; nothing was done. Try again later."
+        detail = _("i'mport is unavailable; nothing was done. Try again later.")
         body = {"error": "unavailable", "detail": detail}
         return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "30"})
     # Our credentials were refused: the merchant's configuration, not the client's fault.
-    body = {"error": "unavailable", "detail": "Payments are unavailable right now."}
+    body = {"error": "unavailable", "detail": _("Payments are unavailable right now.")}
     return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
@@ -107,7 +110,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             fields = response.data
         else:
             fields = {"non_field_errors": response.data}
-        response.data = {"error": "invalid", "detail": "The request has invalid fields.", "fields": fields}
+        response.data = {"error": "invalid", "detail": _("The request has invalid fields."), "fields": fields}
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"error": code, "detail": str(detail or HTTPStatus(response.status_code).phrase)}

@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,13 +48,13 @@ _RETRY_IN_PROGRESS_AFTER = 5
 class IdempotencyConflict(exceptions.APIException):
     status_code = HTTPStatus.CONFLICT
     default_code = "idempotency_conflict"
-    default_detail = "This Idempotency-Key was used with another request body; use a new key."
+    default_detail = _("This Idempotency-Key was used with another request body; use a new key.")
 
 
 class RequestInProgress(exceptions.APIException):
     status_code = HTTPStatus.CONFLICT
     default_code = "conflict"
-    default_detail = "A request with this Idempotency-Key is still in progress; retry shortly."
+    default_detail = _("A request with this Idempotency-Key is still in progress; retry shortly.")
     wait = _RETRY_IN_PROGRESS_AFTER
 
 
@@ -70,7 +71,7 @@ def key_of(request: Request) -> str | None:
         return None
     if not _VALID_KEY.fullmatch(key):
         raise exceptions.ValidationError(
-            {HEADER: [f"Use 1 to {MAX_KEY_LENGTH} visible ASCII characters, e.g. a UUID."]}
+            {HEADER: [_("Use 1 to %(max)d visible ASCII characters, e.g. a UUID.") % {"max": MAX_KEY_LENGTH}]}
         )
     return key
 

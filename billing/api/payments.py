@@ -12,6 +12,7 @@ the charge is never sent twice. An ``Idempotency-Key`` header is honoured too (t
 from http import HTTPStatus
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers
 from rest_framework.request import Request
@@ -186,7 +187,7 @@ def payment_answer(payment: Payment, *, created: HTTPStatus) -> Response:
         return Response(
             {
                 "error": "refused",
-                "detail": payment.fail_reason or "The card company declined the charge.",
+                "detail": payment.fail_reason or _("The card company declined the charge."),
                 "merchant_uid": payment.merchant_uid,
                 "payment": body,
             },

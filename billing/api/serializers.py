@@ -8,6 +8,7 @@ Outputs carry i'mport's masked card description only.
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
@@ -23,7 +24,7 @@ _USERNAME = re.compile(r"[\w.@+-]+")
 class CardField(serializers.CharField):
     """One card field: a JSON string, normalized by the web form's own routine, never echoed back."""
 
-    default_error_messages = {"invalid": "Must be a string."}
+    default_error_messages = {"invalid": _("Must be a string.")}
 
     def __init__(self, name: str, **kwargs):
         self.normalize = NORMALIZERS[name]
@@ -120,7 +121,7 @@ class BillingKeyListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=BillingKey.Status.choices,
         required=False,
-        error_messages={"invalid_choice": "Not a known status."},
+        error_messages={"invalid_choice": _("Not a known status.")},
         help_text="Only keys in this status.",
     )
 

@@ -4,6 +4,7 @@ from http import HTTPStatus
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from . import billing_keys, payments
@@ -18,7 +19,7 @@ def no_such_endpoint(request: HttpRequest) -> JsonResponse:
 
     Also where an id that is not in its format (``billing.identifiers``) ends: it matches no route."""
     return JsonResponse(
-        {"error": "not_found", "detail": "No such endpoint. Paths end with a slash; see /api/docs/."},
+        {"error": "not_found", "detail": _("No such endpoint. Paths end with a slash; see /api/docs/.")},
         status=HTTPStatus.NOT_FOUND,
     )
 

@@ -17,7 +17,13 @@ carry i'mport's code and message. The API maps them to HTTP answers in one place
 
 from typing import TYPE_CHECKING
 
-from billing.iamport.errors import IamportError, IamportOutcomeUnknown, IamportRefused, IamportUnavailable
+from billing.iamport.errors import (
+    IamportError,
+    IamportNotFound,
+    IamportOutcomeUnknown,
+    IamportRefused,
+    IamportUnavailable,
+)
 
 if TYPE_CHECKING:
     from billing.models import BillingKey, Payment
@@ -48,6 +54,11 @@ class IamportCallFailed(BillingError):
     def refused(self) -> bool:
         """i'mport or the card company said no (a decline, an invalid card, an unknown record)."""
         return isinstance(self.cause, IamportRefused)
+
+    @property
+    def not_found(self) -> bool:
+        """A refusal because i'mport has no such record (an unknown customer_uid or payment)."""
+        return isinstance(self.cause, IamportNotFound)
 
     @property
     def unavailable(self) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from billing.models import BillingKey, BillingKeyEvent, Payment, WebhookDelivery
+from tests.conftest import ENGLISH
 from tests.iamport_mock import CUSTOMER_PATH, customer_annotation, envelope
 from tests.payments.conftest import PaymentsAtIamport
 
@@ -17,7 +18,7 @@ PAYMENTS_URL = "/admin/billing/payment/"
 
 
 def logged_in(user) -> Client:
-    client = Client()
+    client = Client(**ENGLISH)  # the admin's texts are asserted in English; the site defaults to Korean
     client.force_login(user)
     return client
 

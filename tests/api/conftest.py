@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from billing.models import BillingKey
+from tests.conftest import ENGLISH
 from tests.iamport_mock import IamportMock, envelope
 
 GOOD_CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "900101", "pwd_2digit": "12"}
@@ -21,7 +22,7 @@ CARD_VALUES = ("4242-4242-4242-4242", "4242424242424242", "2030-12", "900101")
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
+    client = APIClient(**ENGLISH)  # the API's messages are asserted in English; the site defaults to Korean
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
@@ -30,7 +31,7 @@ def client_for(user) -> APIClient:
 @pytest.fixture
 def api_client() -> APIClient:
     """Nobody signed in."""
-    return APIClient()
+    return APIClient(**ENGLISH)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import BillingKey, Payment
+from tests.conftest import ENGLISH
 from tests.iamport_mock import IamportMock, envelope
 
 BASE = IamportMock.base_url
@@ -245,7 +246,7 @@ def paid_payment(active_key, ledger) -> Payment:
 
 
 def api_client_for(user) -> APIClient:
-    client = APIClient()
+    client = APIClient(**ENGLISH)  # the API's messages are asserted in English; the site defaults to Korean
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 

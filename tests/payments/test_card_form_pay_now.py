@@ -5,8 +5,9 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
-from billing.models import BillingKey, Payment
+from billing.models import BillingKey, BillingKeyEvent, Payment
 from tests.iamport_mock import envelope
+from tests.payments.conftest import DECLINE_REASON, DECLINING_CARD
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +53,27 @@ def test_without_pay_now_nothing_is_charged(customer_client, iamport):
     assert not iamport.calls_to("POST", "/subscribe/payments")
 
 
-def test_a_declined_first_payment_shows_the_reason(customer_client, ledger):
+def test_a_declined_first_payment_says_so_and_keeps_i_mport_text_for_support(customer_client, ledger):
     ledger.fault("onetime", body=envelope(code=-1, message="한도초과"))
 
     response = customer_client.post(NEW_URL, {**CARD, "pay_now": "on"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     page = response.content.decode()
-    assert "한도초과" in page
+    assert "The card company did not accept this card, so nothing was registered or charged." in page
+    assert "한도초과" not in page
+    assert BillingKeyEvent.objects.filter(iamport_message="한도초과").exists()
     assert "4242-4242-4242-4242" not in page
     assert Payment.objects.get().status == "failed"
+
+
+def test_a_declined_charge_of_a_kept_card_says_the_card_is_registered(customer_client, ledger):
+    # The key is issued, the charge declined, and i'mport (read again) still has the key.
+    response = customer_client.post(NEW_URL, {**CARD, "card_number": DECLINING_CARD, "pay_now": "on"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    page = response.content.decode()
+    assert "The card was registered, but the card company declined the payment." in page
+    assert DECLINE_REASON not in page  # i'mport's reason stays on the payment, for support
+    assert Payment.objects.get().fail_reason == DECLINE_REASON
+    assert BillingKey.objects.get().status == BillingKey.Status.ACTIVE

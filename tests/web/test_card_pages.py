@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from billing.models import BillingKey
+from billing.models import BillingKey, BillingKeyEvent
 from tests.iamport_mock import envelope
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_registering_a_card_lists_it_masked(iamport, customer_client, user):
 
     assert response.redirect_chain[-1] == (LIST_URL, HTTPStatus.FOUND)
     assert "424242******4242" in response.text
-    assert "국민KB카드" in response.text
+    assert "KB Kookmin Card" in response.text  # i'mport's card_code 381, named in the page's language
     assert_no_card_values(response.text)
     assert BillingKey.objects.get().owner == user
 
@@ -64,7 +64,9 @@ def test_registering_a_card_lists_it_masked(iamport, customer_client, user):
         ("card_number", "4242-abcd-4242-4242", "only digits"),
         ("card_number", "4242", "14 to 16 digits"),
         ("expiry", "2020-01", "This card has expired."),
-        ("expiry", "12/30", "YYYY-MM"),
+        ("expiry", "12-30", "MM/YY"),
+        ("expiry", "13/30", "between 01 and 12"),
+        ("expiry", "01/20", "This card has expired."),
         ("expiry", "2030-13", "between 01 and 12"),
         ("birth", "901340", "does not exist"),
         ("birth", "12345", "YYMMDD"),
@@ -84,15 +86,18 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_sent(
     assert not iamport.calls_to("POST", "/subscribe/customers/")
 
 
-def test_refusal_shows_i_mport_reason_and_not_the_card(iamport, customer_client):
+def test_refusal_says_so_in_the_page_language_and_keeps_i_mport_text_for_support(iamport, customer_client):
     iamport.on_customer("POST", body=envelope(code=-1, message="카드가 거절되었습니다. (card declined)"))
 
     response = customer_client.post(NEW_URL, GOOD)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "카드가 거절되었습니다. (card declined)" in response.text
+    assert "The card company did not accept this card." in response.text
+    assert "카드가 거절되었습니다" not in response.text  # i'mport's own text is for support, not the page
     assert_no_card_values(response.text)
     assert BillingKey.objects.get().status == BillingKey.Status.FAILED
+    event = BillingKeyEvent.objects.get()
+    assert (event.iamport_code, event.iamport_message) == (-1, "카드가 거절되었습니다. (card declined)")
     assert "424242" not in customer_client.get(LIST_URL).text  # a failed attempt is not one of "your cards"
 
 
@@ -181,8 +186,10 @@ def test_a_refused_removal_keeps_the_card_and_says_why(iamport, customer_client,
 
     response = customer_client.post(reverse("billing:card-delete", args=["cu_mine"]), follow=True)
 
-    assert "예약된 결제가 있어 삭제할 수 없습니다." in response.text
+    assert "The card company did not allow the card to be removed." in response.text
+    assert "예약된 결제가 있어" not in response.text
     assert BillingKey.objects.get().status == BillingKey.Status.ACTIVE
+    assert BillingKeyEvent.objects.get().iamport_message == "예약된 결제가 있어 삭제할 수 없습니다."
 
 
 def test_csrf_is_enforced(user):

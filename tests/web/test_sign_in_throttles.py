@@ -103,17 +103,23 @@ def signup_data(username):
 def test_sign_ups_per_address_are_limited(rates):
     rates(signup_address="2/hour")
     created = [
-        Client().post(SIGNUP_URL, signup_data(f"newcomer{i}"), REMOTE_ADDR="192.0.2.20").status_code
+        Client(HTTP_ACCEPT_LANGUAGE="en")
+        .post(SIGNUP_URL, signup_data(f"newcomer{i}"), REMOTE_ADDR="192.0.2.20")
+        .status_code
         for i in range(2)
     ]
 
-    response = Client().post(SIGNUP_URL, signup_data("newcomer9"), REMOTE_ADDR="192.0.2.20")
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        SIGNUP_URL, signup_data("newcomer9"), REMOTE_ADDR="192.0.2.20"
+    )
 
     assert created == [HTTPStatus.FOUND] * 2
     assert_throttled(response, noun="sign-up")
     assert "Sturdy-pass-987" not in response.text
     assert not get_user_model().objects.filter(username="newcomer9").exists()
-    other = Client().post(SIGNUP_URL, signup_data("newcomer9"), REMOTE_ADDR="192.0.2.21")
+    other = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        SIGNUP_URL, signup_data("newcomer9"), REMOTE_ADDR="192.0.2.21"
+    )
     assert other.status_code == HTTPStatus.FOUND
 
 
