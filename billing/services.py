@@ -28,6 +28,7 @@ from .iamport.errors import (
 from .iamport.types import CardDetails, Customer
 from .iamport.types import Payment as IamportPayment
 from .models import BillingKey, BillingKeyEvent, Payment, PaymentRefund, WebhookDelivery, mask_card_number
+from .signals import payment_status_changed
 from .throttling import note_refusal
 
 logger = logging.getLogger(__name__)
@@ -546,6 +547,7 @@ def sync_from_payment(payment: Payment, answer: IamportPayment) -> bool:
     stored = Payment.objects.select_for_update().get(pk=payment.pk)
     for name in _MIRRORED_FIELDS:
         setattr(payment, name, getattr(stored, name))
+    previous_status = payment.status
     status = answer.status if answer.status in _PAYMENT_RANK else None
     stale = answer.cancel_amount < payment.cancelled_amount or (
         status is not None and _PAYMENT_RANK[status] < _PAYMENT_RANK[payment.status]
@@ -569,6 +571,8 @@ def sync_from_payment(payment: Payment, answer: IamportPayment) -> bool:
     payment.iamport_data = _masked_payment_data(answer)
     payment.synced_at = timezone.now()
     payment.save()
+    if payment.status != previous_status:
+        payment_status_changed.send_robust(sender=Payment, payment=payment, previous_status=previous_status)
     return changed or created
 
 

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/signup/", billing_views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("billing/", include("billing.urls")),
+    path("billing/", include("subscriptions.urls")),
+    path("api/v1/", include("subscriptions.api.urls")),  # before billing's, whose last route is a catch-all
     path("api/v1/", include("billing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
