@@ -20,6 +20,7 @@ import datetime
 import logging
 import secrets
 
+import requests
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -251,6 +252,28 @@ def retry_now(*, renewal: Renewal, actor: AbstractBaseUser | None, now: datetime
 
 
 # --- the engine -------------------------------------------------------------------------------------
+
+
+def sandbox_in_use() -> bool:
+    """The built-in sandbox, or a served one (its published credentials): never a real i'mport."""
+    return settings.IAMPORT_USE_BUILTIN_SANDBOX or settings.IAMPORT_API_KEY == "sandbox_key"
+
+
+def engine_now() -> datetime.datetime:
+    """The engine's clock when none is given: ours; with the sandbox, the sandbox's controllable clock
+    (``POST /__sandbox__/clock``), so that moving it moves renewals too. Ours if it cannot be read."""
+    if not sandbox_in_use():
+        return timezone.now()
+    from billing.iamport import get_client
+
+    client = get_client()
+    try:
+        answer = client.session.post(client.base_url + "/__sandbox__/clock", json={"advance": 0}, timeout=5)
+        seconds = answer.json()["response"]["now"]
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        logger.warning("the sandbox's clock could not be read; using ours")
+        return timezone.now()
+    return max(timezone.now(), datetime.datetime.fromtimestamp(int(seconds), tz=datetime.UTC))
 
 
 @dataclasses.dataclass

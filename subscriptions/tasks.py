@@ -25,5 +25,5 @@ def attempt_renewal(renewal_id: int, now: str | None = None) -> str | None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sweep(now: str | None = None) -> int:
     """What beat runs every minute: open the periods that have begun and enqueue each due renewal."""
-    report = services.renew_due(now=_moment(now), enqueue=True)
+    report = services.renew_due(now=_moment(now) if now else services.engine_now(), enqueue=True)
     return len(report.enqueued)

@@ -33,7 +33,24 @@ class SandboxLedger:
         return answer.json()["response"]
 
     def charges(self) -> int:
-        return self._control("GET", "/__sandbox__/stats")["calls"].get("POST /subscribe/payments/again", 0)
+        """Payments the sandbox holds (paid or failed) for all our billing keys: charges, not calls."""
+        from billing.models import BillingKey
+
+        return sum(len(self.payments_of(key.customer_uid)) for key in BillingKey.objects.all())
+
+    def payments_of(self, customer_uid: str) -> list[dict]:
+        client = get_client()
+        found, page = [], 1
+        while page:
+            answer = client._call(
+                "GET", f"/subscribe/customers/{customer_uid}/payments", params={"page": page}
+            )
+            found.extend(answer["list"])
+            page = answer.get("next") or 0
+        return found
+
+    def advance_clock(self, *, days: float) -> None:
+        self._control("POST", "/__sandbox__/clock", json={"advance": days * 86400})
 
     def payment(self, merchant_uid: str):
         return get_client().find_payment(merchant_uid)

@@ -259,3 +259,29 @@ def test_now_in_the_future_is_refused_in_production(settings, db):
 
     with pytest.raises(CommandError, match="future"):
         call_command("renew_due", "--now", "2099-01-01T00:00:00+09:00")
+
+
+def test_the_sandbox_clock_drives_the_engine(user, plan, good_key, ledger, capsys):
+    subscription = services.subscribe(owner=user, plan=plan, billing_key=good_key, source=WEB)
+    call_command("renew_due")
+    assert ledger.charges() == 1
+
+    ledger.advance_clock(days=32)
+    call_command("renew_due")
+
+    assert "1 opened" in capsys.readouterr().out
+    assert subscription.renewals.filter(status=Renewal.Status.PAID).count() == 2
+    assert ledger.charges() == 2
+
+
+def test_the_beat_sweep_hands_due_renewals_to_tasks_that_run_in_process(user, plan, good_key, ledger):
+    from subscriptions import tasks
+
+    subscription = subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
+
+    enqueued = tasks.sweep.delay(seoul(2027, 2, 10, 12).isoformat()).get()
+
+    assert enqueued == 1
+    assert subscription.renewals.filter(status=Renewal.Status.PAID).count() == 2
+    assert tasks.attempt_renewal.delay(subscription.renewals.first().pk).get() is None  # paid: nothing to do
+    assert ledger.charges() == 2

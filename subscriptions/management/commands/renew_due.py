@@ -18,15 +18,15 @@ from subscriptions.models import Renewal, Subscription
 _TOLERANCE = datetime.timedelta(minutes=1)
 
 
-def sandbox_in_use() -> bool:
-    return settings.IAMPORT_USE_BUILTIN_SANDBOX or settings.IAMPORT_API_KEY == "sandbox_key"
-
-
 class Command(BaseCommand):
     help = "Open the periods that have begun and charge or retry every due renewal, once."
 
     def add_arguments(self, parser):
-        parser.add_argument("--now", help="The engine's clock, ISO 8601 (a naive time is Asia/Seoul).")
+        parser.add_argument(
+            "--now",
+            help="The engine's clock, ISO 8601 (a naive time is Asia/Seoul). Default: now (with the sandbox, "
+            "the sandbox's clock).",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print what is due; charge nothing.")
         parser.add_argument("--enqueue", action="store_true", help="Hand due renewals to the workers.")
         parser.add_argument("--status", action="store_true", help="Print counts and do nothing else.")
@@ -64,14 +64,14 @@ class Command(BaseCommand):
 
     def _moment(self, now: str | None) -> datetime.datetime:
         if not now:
-            return timezone.now()
+            return services.engine_now()
         try:
             moment = datetime.datetime.fromisoformat(now)
         except ValueError:
             raise CommandError("--now must be an ISO 8601 time, e.g. 2027-01-31T09:00:00+09:00") from None
         if timezone.is_naive(moment):
             moment = moment.replace(tzinfo=calendar.SEOUL)
-        if moment > timezone.now() + _TOLERANCE and not (settings.DEBUG or sandbox_in_use()):
+        if moment > timezone.now() + _TOLERANCE and not (settings.DEBUG or services.sandbox_in_use()):
             raise CommandError("--now in the future is refused here: customers are never charged early.")
         return moment
 
