@@ -26,6 +26,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import services as billing_services
 from billing.iamport.errors import IamportError, IamportOutcomeUnknown, IamportRefused
@@ -109,9 +110,9 @@ def subscribe(
     """
     now = now or timezone.now()
     if not plan.active:
-        raise SubscriptionConflict("This plan is not offered any more.")
+        raise SubscriptionConflict(_("This plan is not offered any more."))
     if billing_key.owner_id != owner.pk or not billing_key.is_usable:
-        raise SubscriptionConflict("This card cannot be charged; register it again or choose another.")
+        raise SubscriptionConflict(_("This card cannot be charged; register it again or choose another."))
     try:
         with transaction.atomic():
             if plan.trial_days:
@@ -148,7 +149,7 @@ def subscribe(
                 next_attempt_at=now,
             )
     except IntegrityError:
-        raise SubscriptionConflict("You already have a subscription to this plan.") from None
+        raise SubscriptionConflict(_("You already have a subscription to this plan.")) from None
     result = attempt_renewal(renewal_id=renewal.pk, now=now, actor=actor or owner, source=source)
     subscription.refresh_from_db()
     renewal.refresh_from_db()
@@ -178,7 +179,7 @@ def cancel(
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if not subscription.is_live:
-            raise SubscriptionConflict("This subscription has already ended.")
+            raise SubscriptionConflict(_("This subscription has already ended."))
         subscription.cancelled_at = now
         subscription.cancelled_by = actor if actor is not None and actor.is_authenticated else None
         if at_period_end:
@@ -220,11 +221,11 @@ def change_card(
     """Charge ``billing_key`` from now on. During dunning, the new card is tried at once."""
     now = now or timezone.now()
     if billing_key.owner_id != subscription.owner_id or not billing_key.is_usable:
-        raise SubscriptionConflict("This card cannot be charged; register it again or choose another.")
+        raise SubscriptionConflict(_("This card cannot be charged; register it again or choose another."))
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if not subscription.is_live:
-            raise SubscriptionConflict("This subscription has already ended.")
+            raise SubscriptionConflict(_("This subscription has already ended."))
         subscription.billing_key = billing_key
         subscription.save(update_fields=["billing_key", "updated_at"])
         in_dunning = list(
@@ -246,7 +247,9 @@ def retry_now(*, renewal: Renewal, actor: AbstractBaseUser | None, now: datetime
     """Support staff: work on an open renewal at once (a retry, or a check of an unknown charge)."""
     now = now or timezone.now()
     if not renewal.is_open:
-        raise SubscriptionConflict(f"This renewal is {renewal.status}; only open ones can be retried.")
+        raise SubscriptionConflict(
+            _("This renewal is %(status)s; only open ones can be retried.") % {"status": renewal.status}
+        )
     Renewal.objects.filter(pk=renewal.pk, status__in=Renewal.OPEN).update(next_attempt_at=now)
     return attempt_renewal(renewal_id=renewal.pk, now=now, actor=actor, source=Source.ADMIN)
 
@@ -299,7 +302,7 @@ def renew_due(
     """
     report = PassReport()
     seen: set[int] = set()
-    for _ in range(max_rounds):
+    for _round in range(max_rounds):
         progress = False
         for subscription_id in subscriptions_to_roll_over(now):
             outcome = roll_over(subscription_id=subscription_id, now=now)

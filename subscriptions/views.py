@@ -30,15 +30,19 @@ SOURCE = BillingKeyEvent.Source.WEB
 @login_required
 @require_GET
 def plan_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "subscriptions/plan_list.html",
-        {
-            "plans": selectors.active_plans(),
-            "cards": billing_selectors.billing_keys_of(request.user).filter(status="active"),
-            "form": CardRegistrationForm(),
-        },
-    )
+    return _plans_page(request)
+
+
+def _plans_page(request: HttpRequest, failed=None, status: int = HTTPStatus.OK) -> HttpResponse:
+    """Each plan with its own form: one of the customer's cards, or a new card's fields (never prefilled)."""
+    offers = []
+    for plan in selectors.active_plans():
+        form = failed[1] if failed and failed[0] == plan.code else CardRegistrationForm()
+        form.auto_id = f"{plan.code}-%s"
+        form.use_required_attribute = False  # a registered card may be chosen instead
+        offers.append({"plan": plan, "form": form, "failed": bool(failed and failed[0] == plan.code)})
+    cards = billing_selectors.billing_keys_of(request.user).filter(status="active")
+    return render(request, "subscriptions/plan_list.html", {"offers": offers, "cards": cards}, status=status)
 
 
 @sensitive_post_parameters(*CARD_FIELDS)
@@ -53,8 +57,7 @@ def subscribe(request: HttpRequest, code: str) -> HttpResponse:
     else:
         form = CardRegistrationForm(request.POST)
         if not form.is_valid():
-            context = {"plans": selectors.active_plans(), "cards": [], "form": form, "chosen": plan.code}
-            return render(request, "subscriptions/plan_list.html", context, status=HTTPStatus.BAD_REQUEST)
+            return _plans_page(request, failed=(plan.code, form), status=HTTPStatus.BAD_REQUEST)
         card = CardDetails(
             number=form.cleaned_data["card_number"],
             expiry=form.cleaned_data["expiry"],

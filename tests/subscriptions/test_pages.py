@@ -113,3 +113,15 @@ def test_admin_cancel_needs_its_permission(client, django_user_model, user, plan
     )
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.CANCELLED and subscription.cancelled_by == staff
+
+
+def test_an_invalid_new_card_is_shown_again_without_its_number(customer_client, plan, good_key, ledger):
+    answer = customer_client.post(
+        "/billing/plans/basic-monthly/subscribe/",
+        {"customer_uid": "", "card_number": "4242-4242-4242-4241", "expiry": "2031-12", "birth": "900101"},
+    )
+
+    assert answer.status_code == HTTPStatus.BAD_REQUEST
+    assert "4242-4242-4242-4241" not in answer.text and "424242424242424" not in answer.text
+    assert good_key.masked_card_number in answer.text  # the registered card is still offered
+    assert not Subscription.objects.exists() and ledger.charges() == 0
