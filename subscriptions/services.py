@@ -297,7 +297,8 @@ def renew_due(
     """One full pass: open the periods that have begun, then charge or retry every due renewal.
 
     Safe to run twice at once. In process (``enqueue=False``) it repeats until nothing is left to do,
-    so a clock moved over several periods charges each once; ``enqueue=True`` hands each due renewal
+    so a clock moved over several periods charges each once and walks the retries already due;
+    ``enqueue=True`` hands each due renewal
     to a worker instead (``tasks.attempt_renewal``).
     """
     report = PassReport()
@@ -324,6 +325,10 @@ def renew_due(
             if result is not None:
                 report.results.append(result)
                 progress = True
+                if result.action == "retry_scheduled":
+                    # A retry already due by ``now`` (a clock moved over several retry days) runs in this
+                    # pass too; unknown or unreachable outcomes wait for the next pass.
+                    seen.discard(renewal_id)
         if enqueue or not progress:
             break
     return report

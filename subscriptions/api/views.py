@@ -10,6 +10,7 @@ from http import HTTPStatus
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -88,6 +89,16 @@ def _conflict(detail: str) -> Response:
     return Response({"error": "conflict", "detail": detail}, status=HTTPStatus.CONFLICT)
 
 
+def _id(pk: str) -> int:
+    """A subscription id from the path; anything else is a JSON 404, like an id that does not exist."""
+    if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
+        raise NotFound("No such subscription.")
+    return int(pk)
+
+
+ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The subscription's id.")
+
+
 def _valid(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -123,7 +134,11 @@ class SubscriptionListCreateView(GenericAPIView):
         summary="List subscriptions",
         description="Your subscriptions, newest first (everyone's for staff with "
         "`subscriptions.view_subscription`).",
-        responses={HTTPStatus.OK: SubscriptionSerializer(many=True), **schema.AUTHENTICATED_ERRORS},
+        responses={
+            HTTPStatus.OK: SubscriptionSerializer(many=True),
+            **schema.AUTHENTICATED_ERRORS,
+            HTTPStatus.NOT_FOUND: OpenApiResponse(schema.ErrorSerializer, description="Invalid cursor."),
+        },
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -186,14 +201,15 @@ class SubscriptionDetailView(APIView):
         operation_id="subscriptions_retrieve",
         tags=TAG,
         summary="Read a subscription",
+        parameters=[ID],
         responses={
             HTTPStatus.OK: SubscriptionSerializer,
             **schema.AUTHENTICATED_ERRORS,
             HTTPStatus.NOT_FOUND: NOT_FOUND,
         },
     )
-    def get(self, request: Request, pk: int) -> Response:
-        return _answer(selectors.subscription_of(request.user, pk))
+    def get(self, request: Request, pk: str) -> Response:
+        return _answer(selectors.subscription_of(request.user, _id(pk)))
 
 
 class SubscriptionCancelView(APIView):
@@ -203,18 +219,18 @@ class SubscriptionCancelView(APIView):
         summary="Cancel a subscription",
         description="`at_period_end: true` (default): nothing more is charged, it ends with its paid "
         "period; `false`: it ends now and charges not yet sent are void.",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[ID, IDEMPOTENCY_KEY],
         request=CancelInputSerializer,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.cancel", handle=lambda: self._cancel(request, pk)
         )
 
-    def _cancel(self, request: Request, pk: int) -> Response:
+    def _cancel(self, request: Request, pk: str) -> Response:
         data = _valid(CancelInputSerializer, request)
-        subscription = selectors.own_subscription(request.user, pk)
+        subscription = selectors.own_subscription(request.user, _id(pk))
         try:
             subscription = services.cancel(
                 subscription=subscription, at_period_end=data["at_period_end"], actor=request.user
@@ -230,17 +246,17 @@ class SubscriptionResumeView(APIView):
         tags=TAG,
         summary="Resume a subscription",
         description="Undoes a cancel at period end, before the period ends.",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[ID, IDEMPOTENCY_KEY],
         request=None,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.resume", handle=lambda: self._resume(request, pk)
         )
 
-    def _resume(self, request: Request, pk: int) -> Response:
-        subscription = selectors.own_subscription(request.user, pk)
+    def _resume(self, request: Request, pk: str) -> Response:
+        subscription = selectors.own_subscription(request.user, _id(pk))
         try:
             subscription = services.resume(subscription=subscription, actor=request.user)
         except services.SubscriptionConflict as error:
@@ -255,18 +271,18 @@ class SubscriptionCardView(APIView):
         summary="Change the card",
         description="Charges `customer_uid` (one of your active keys) from now on; during dunning it is "
         "tried at once.",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[ID, IDEMPOTENCY_KEY],
         request=CardInputSerializer,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.card", handle=lambda: self._card(request, pk)
         )
 
-    def _card(self, request: Request, pk: int) -> Response:
+    def _card(self, request: Request, pk: str) -> Response:
         data = _valid(CardInputSerializer, request)
-        subscription = selectors.own_subscription(request.user, pk)
+        subscription = selectors.own_subscription(request.user, _id(pk))
         billing_key = billing_selectors.billing_key_of(request.user, data["customer_uid"])
         try:
             subscription = services.change_card(
@@ -282,6 +298,7 @@ class SubscriptionRenewalsView(APIView):
         operation_id="subscriptions_renewals",
         tags=TAG,
         summary="List a subscription's renewals",
+        parameters=[ID],
         description="Its periods, newest first, each with its charge attempts (`payments`).",
         responses={
             HTTPStatus.OK: RenewalSerializer(many=True),
@@ -289,6 +306,6 @@ class SubscriptionRenewalsView(APIView):
             HTTPStatus.NOT_FOUND: NOT_FOUND,
         },
     )
-    def get(self, request: Request, pk: int) -> Response:
-        subscription = selectors.subscription_of(request.user, pk)
+    def get(self, request: Request, pk: str) -> Response:
+        subscription = selectors.subscription_of(request.user, _id(pk))
         return Response(RenewalSerializer(selectors.renewals_of(subscription), many=True).data)

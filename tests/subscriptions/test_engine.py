@@ -8,7 +8,7 @@ from django.core.management import call_command
 from billing.models import Payment
 from subscriptions import services
 from subscriptions.models import Plan, Renewal, RenewalAttempt, Subscription
-from tests.subscriptions.conftest import seoul
+from tests.subscriptions.conftest import FAILING_CARD, seoul
 
 pytestmark = pytest.mark.django_db
 WEB = "web"
@@ -285,3 +285,23 @@ def test_the_beat_sweep_hands_due_renewals_to_tasks_that_run_in_process(user, pl
     assert subscription.renewals.filter(status=Renewal.Status.PAID).count() == 2
     assert tasks.attempt_renewal.delay(subscription.renewals.first().pk).get() is None  # paid: nothing to do
     assert ledger.charges() == 2
+
+
+def test_a_clock_moved_past_every_retry_day_walks_the_whole_dunning_path_once(
+    user, plan, good_key, register, ledger
+):
+    subscription = subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
+    services.change_card(
+        subscription=subscription, billing_key=register(user, FAILING_CARD), actor=user, source=WEB
+    )
+
+    services.renew_due(now=seoul(2027, 2, 10, 12))  # the first attempt fails
+    services.renew_due(now=seoul(2027, 2, 20, 12))  # every retry day has passed
+
+    renewal = subscription.renewals.get(period_start=seoul(2027, 2, 10, 12))
+    subscription.refresh_from_db()
+    assert (renewal.status, renewal.attempts) == (Renewal.Status.FAILED, 4)
+    assert subscription.status == Subscription.Status.CANCELLED
+    assert ledger.charges() == 1 + 4
+    services.renew_due(now=seoul(2027, 3, 20, 12))
+    assert ledger.charges() == 1 + 4
