@@ -69,11 +69,9 @@ class Subscription(models.Model):
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, related_name="subscriptions", help_text="What is sold."
     )
-    uid = models.CharField(
-        max_length=8,
-        unique=True,
-        help_text="Random part of its merchant_uids: unique even across databases sharing one i'mport.",
-    )
+    # Not unique by itself: with the id it makes merchant_uids that never repeat, even across databases
+    # (a restored backup, a test run) sharing one i'mport account.
+    uid = models.CharField(max_length=8, help_text="Random part of its merchant_uids, beside its id.")
     billing_key = models.ForeignKey(
         "billing.BillingKey",
         on_delete=models.PROTECT,

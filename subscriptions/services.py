@@ -201,7 +201,7 @@ def resume(*, subscription: Subscription, actor: AbstractBaseUser | None) -> Sub
         subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if not subscription.is_live or not subscription.cancel_at_period_end:
             raise SubscriptionConflict(
-                "Only a subscription set to end at the end of its period can be resumed."
+                _("Only a subscription set to end at the end of its period can be resumed.")
             )
         subscription.cancel_at_period_end = False
         subscription.cancelled_at = None
@@ -527,7 +527,8 @@ def _apply(subscription, renewal, attempt, payment, error, now) -> AttemptResult
     if payment is not None and payment.status == Status.FAILED and payment.imp_uid:
         attempt.outcome = RenewalAttempt.Outcome.DECLINED
         kind = _decline_kind(payment.fail_reason)
-        return _after_failure(subscription, renewal, kind, payment.fail_reason, now)
+        changed = attempt.billing_key_id != subscription.billing_key_id
+        return _after_failure(subscription, renewal, kind, payment.fail_reason, now, card_changed=changed)
     if isinstance(error, billing_services.PaymentConflict) and payment is None:
         attempt.outcome = RenewalAttempt.Outcome.NOT_SENT
         return _after_failure(subscription, renewal, Renewal.Decline.HARD, error.message, now)
@@ -569,7 +570,9 @@ def _mark_paid(subscription, renewal, attempt, payment, now) -> None:
         subscription.status = Subscription.Status.ACTIVE
 
 
-def _after_failure(subscription, renewal, kind: str, reason: str, now) -> AttemptResult:
+def _after_failure(
+    subscription, renewal, kind: str, reason: str, now, *, card_changed=False
+) -> AttemptResult:
     renewal.decline = kind
     renewal.last_error = (reason or "declined")[:500]
     renewal.next_attempt_at = None
@@ -589,6 +592,8 @@ def _after_failure(subscription, renewal, kind: str, reason: str, now) -> Attemp
     offset = days[-1] if kind == Renewal.Decline.HARD else days[failures - 1]
     renewal.status = Renewal.Status.PENDING
     renewal.next_attempt_at = max(calendar.add_days(renewal.dunning_started_at, offset), now)
+    if card_changed:
+        renewal.next_attempt_at = now  # the customer changed the card while this attempt was in flight
     if subscription.is_live:
         subscription.status = Subscription.Status.PAST_DUE
     return AttemptResult(renewal, "retry_scheduled")
@@ -610,6 +615,9 @@ def _exhaust(subscription, renewal, now, token: str | None = None) -> None:
 
 def _end_unpaid(subscription: Subscription, renewal: Renewal, now) -> None:
     with transaction.atomic():
+        RenewalAttempt.objects.filter(renewal=renewal, outcome=RenewalAttempt.Outcome.PENDING).update(
+            outcome=RenewalAttempt.Outcome.NOT_SENT
+        )
         Renewal.objects.filter(pk=renewal.pk, status=Renewal.Status.PENDING).update(
             status=Renewal.Status.FAILED, next_attempt_at=None, updated_at=timezone.now()
         )

@@ -113,3 +113,31 @@ class CrashAfterCharge(requests.adapters.BaseAdapter):
 def crash_after_next_charge(sandbox):
     client = get_client()
     client.session.mount(client.base_url, CrashAfterCharge(client.session.get_adapter(client.base_url)))
+
+
+class AfterCharge(requests.adapters.BaseAdapter):
+    """The transport to i'mport, running ``then()`` once, right after i'mport has answered a charge: what
+    another request (the customer changing the card) does while the engine waits for i'mport."""
+
+    def __init__(self, inner, then):
+        super().__init__()
+        self.inner, self.then = inner, then
+
+    def send(self, request, **kwargs):
+        response = self.inner.send(request, **kwargs)
+        if self.then is not None and request.path_url.startswith("/subscribe/payments/again"):
+            then, self.then = self.then, None
+            then()
+        return response
+
+    def close(self):
+        self.inner.close()
+
+
+@pytest.fixture
+def after_next_charge(sandbox):
+    def install(then):
+        client = get_client()
+        client.session.mount(client.base_url, AfterCharge(client.session.get_adapter(client.base_url), then))
+
+    return install

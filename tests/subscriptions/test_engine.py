@@ -305,3 +305,23 @@ def test_a_clock_moved_past_every_retry_day_walks_the_whole_dunning_path_once(
     assert ledger.charges() == 1 + 4
     services.renew_due(now=seoul(2027, 3, 20, 12))
     assert ledger.charges() == 1 + 4
+
+
+def test_a_card_changed_while_a_declined_attempt_was_in_flight_is_tried_in_the_same_pass(
+    user, plan, good_key, register, ledger, after_next_charge
+):
+    subscription = subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
+    services.change_card(
+        subscription=subscription, billing_key=register(user, FAILING_CARD), actor=user, source=WEB
+    )
+    new_card = register(user)
+    after_next_charge(
+        lambda: services.change_card(subscription=subscription, billing_key=new_card, actor=user, source=WEB)
+    )
+
+    services.renew_due(now=seoul(2027, 2, 10, 12))
+
+    renewal = subscription.renewals.get(period_start=seoul(2027, 2, 10, 12))
+    assert (renewal.status, renewal.attempts) == (Renewal.Status.PAID, 2)
+    assert renewal.attempt_set.get(number=2).billing_key == new_card
+    assert ledger.charges() == 3
