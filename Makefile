@@ -20,6 +20,7 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 run: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py create_demo_user
+	DEBUG=1 $(BIN)/python manage.py seed_demo_plan
 	@echo "Open http://127.0.0.1:$(PORT)/ and sign in with the demo login above."
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 

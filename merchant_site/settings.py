@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "billing",
+    "subscriptions",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +104,11 @@ WSGI_APPLICATION = "merchant_site.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Two processes writing at once (two renewal passes, the site and a worker): each transaction takes
+    # the write lock when it begins and waits for it, instead of failing with "database is locked" when
+    # a read turns into a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=30)
 # PostgreSQL only: a psycopg connection pool of at most this many connections per process, instead of one
 # persistent connection per thread (many gunicorn threads would exhaust max_connections). 0 = no pool.
 DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
@@ -204,6 +210,28 @@ BILLING_FIRST_PAYMENT_AMOUNT = env.int("BILLING_FIRST_PAYMENT_AMOUNT", default=9
 BILLING_FIRST_PAYMENT_NAME = env.str("BILLING_FIRST_PAYMENT_NAME", default=gettext_noop("Monthly plan"))
 # Where i'mport should send payment notifications (notice_url); empty uses the console setting.
 IAMPORT_NOTICE_URL = env.str("IAMPORT_NOTICE_URL", default="")
+
+# --- Subscriptions and the renewal engine (subscriptions/) -----------------------------------------
+# Days after a renewal's first failed charge on which it is retried; after the last, dunning ends.
+SUBSCRIPTION_RETRY_DAYS = [float(day) for day in env.list("SUBSCRIPTION_RETRY_DAYS", default=["1", "3", "5"])]
+# When dunning ends without a payment: cancel the subscription (on), or leave it past_due (off).
+SUBSCRIPTION_CANCEL_AFTER_DUNNING = env.bool("SUBSCRIPTION_CANCEL_AFTER_DUNNING", default=True)
+# How long an engine process holds a renewal it is charging (wall clock): longer than a charge can take.
+SUBSCRIPTION_CLAIM_SECONDS = env.int("SUBSCRIPTION_CLAIM_SECONDS", default=120)
+# i'mport unreachable (nothing charged): try the same attempt again after this many minutes.
+SUBSCRIPTION_UNAVAILABLE_RETRY_MINUTES = env.int("SUBSCRIPTION_UNAVAILABLE_RETRY_MINUTES", default=10)
+
+# Celery: empty CELERY_BROKER_URL runs every task in-process (make run and the tests need nothing else).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "subscriptions-sweep": {"task": "subscriptions.tasks.sweep", "schedule": 60.0},
+}
 
 # --- API -----------------------------------------------------------------------------------------
 REGISTRATION_RATE_PER_USER = env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None

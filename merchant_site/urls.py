@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import accounts
 from billing import views as billing_views
+from merchant_site import admin as site_admin  # noqa: F401 (re-registers Django's user and group admins)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="billing:card-list", permanent=False)),
@@ -21,6 +22,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("billing/", include("billing.urls")),
+    path("billing/", include("subscriptions.urls")),
+    path("api/v1/", include("subscriptions.api.urls")),  # before billing's, whose last route is a catch-all
     path("api/v1/", include("billing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

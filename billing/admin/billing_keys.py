@@ -268,9 +268,9 @@ class BillingKeyAdmin(ReadOnlyAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<path:object_id>/resync/", wrap(self.resync_view), name="billing_billingkey_resync"),
+            path("<int:object_id>/resync/", wrap(self.resync_view), name="billing_billingkey_resync"),
             path(
-                "<path:object_id>/delete-at-iamport/",
+                "<int:object_id>/delete-at-iamport/",
                 wrap(self.delete_at_iamport_view),
                 name="billing_billingkey_delete_at_iamport",
             ),
@@ -280,7 +280,7 @@ class BillingKeyAdmin(ReadOnlyAdmin):
     def _change_url(self, billing_key: BillingKey) -> str:
         return reverse("admin:billing_billingkey_change", args=[billing_key.pk])
 
-    def resync_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def resync_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_sync_permission(request):
@@ -289,7 +289,7 @@ class BillingKeyAdmin(ReadOnlyAdmin):
         self._resync(request, billing_key)
         return HttpResponseRedirect(self._change_url(billing_key))
 
-    def delete_at_iamport_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def delete_at_iamport_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         if not self.has_delete_at_iamport_permission(request):
             raise PermissionDenied
         billing_key = get_object_or_404(self.get_queryset(request), pk=object_id)

@@ -37,8 +37,9 @@ def conflict(detail: str) -> Response:
     return Response({"error": "conflict", "detail": detail}, status=HTTPStatus.CONFLICT)
 
 
-def _failed_call_response(error: IamportCallFailed) -> Response:
-    record = error.records()
+def failed_call_response(error: IamportCallFailed, extra: dict[str, Any] | None = None) -> Response:
+    """The API's answer to a failed i'mport call; ``extra`` adds the caller's own records to the body."""
+    record = {**error.records(), **(extra or {})}
     if error.outcome_unknown:
         body = {
             "error": "outcome_unknown",
@@ -70,7 +71,7 @@ def _failed_call_response(error: IamportCallFailed) -> Response:
 
 def _service_error_response(error: BillingError, context: dict[str, Any]) -> Response | None:
     if isinstance(error, IamportCallFailed):
-        return _failed_call_response(error)
+        return failed_call_response(error)
     if isinstance(error, RefundNotAllowed) and error.field:
         return exception_handler(exceptions.ValidationError({error.field: [error.message]}), context)
     if isinstance(error, PaymentConflict | RefundNotAllowed):

@@ -74,6 +74,11 @@ class IamportCallFailed(BillingError):
         """The local records this failure concerns, by their ids (``customer_uid``, ``merchant_uid``)."""
         return {}
 
+    @classmethod
+    def still_being_checked(cls, message: str) -> "IamportCallFailed":
+        """An outcome that is not known yet (another process holds the call): ``outcome_unknown``."""
+        return cls(IamportOutcomeUnknown(message))
+
 
 class BillingKeyError(IamportCallFailed):
     """A billing-key service failed; ``billing_key`` is the row as recorded."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from billing.iamport.types import CustomerAnswer, PaymentAnswer
 from billing.models import BillingKey, Payment, PaymentRefund, mask_card_number
+from billing.signals import payment_status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def mirror_payment(payment: Payment, answer: PaymentAnswer) -> bool:
     if stale:
         return created
     before = tuple(getattr(payment, name) for name in PAYMENT_MIRRORED_FIELDS)
+    previous_status = payment.status
     payment.imp_uid = answer.imp_uid or payment.imp_uid
     if status is not None:
         payment.status = status
@@ -148,6 +150,8 @@ def mirror_payment(payment: Payment, answer: PaymentAnswer) -> bool:
     payment.iamport_data = _masked_payment_data(answer)
     payment.synced_at = timezone.now()
     payment.save()
+    if payment.status != previous_status:
+        payment_status_changed.send_robust(sender=Payment, payment=payment, previous_status=previous_status)
     return changed or created
 
 
