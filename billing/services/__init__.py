@@ -37,7 +37,7 @@ from .payments import (
     register_card_and_pay,
     sync_payment,
 )
-from .reconciliation import ReconciliationReport, reconcile
+from .reconciliation import ReconciliationReport, reconcile, settle_created_records
 
 # The names these had before the services became a package; callers written against them keep working.
 sync_from_customer = mirror_customer
@@ -68,6 +68,7 @@ __all__ = [
     "refund_payment",
     "register_card",
     "register_card_and_pay",
+    "settle_created_records",
     "sync_billing_key",
     "sync_from_customer",
     "sync_from_payment",

@@ -25,12 +25,12 @@ from django.db.models import QuerySet
 
 from billing import selectors
 from billing.iamport import get_client
-from billing.iamport.errors import IamportError, IamportNotFound
+from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown, IamportRefused
 from billing.models import BillingKey, BillingKeyEvent, Payment
 
 from .billing_keys import apply_customer, apply_not_found, delete_billing_key, sync_billing_key
 from .calls import IamportCall
-from .errors import BillingError
+from .errors import BillingError, BillingKeyError, PaymentError
 from .mirrors import PAYMENT_MIRRORED_FIELDS
 from .payments import sync_payment
 
@@ -209,3 +209,34 @@ def _batches(queryset: QuerySet, batch_size: int) -> Iterator:
 def _why(error: BillingError) -> str:
     cause = getattr(error, "cause", None)
     return repr(cause) if cause is not None else type(error).__name__
+
+
+def settle_created_records(
+    *, owner, customer_uid: str | None, merchant_uid: str | None, actor, source: str
+) -> tuple[BillingKey | None, Payment | None]:
+    """The key and payment a request created before its process died, settled by reading i'mport.
+
+    For a request taken over after a crash (an API ``Idempotency-Key`` whose lease ran out): nothing is
+    sent again. Returns them when settled; raises ``PaymentError``/``BillingKeyError`` as the first
+    request would have: refused (the key failed), or outcome unknown while i'mport has not settled them.
+    """
+    key = payment = None
+    if merchant_uid:
+        payment = Payment.objects.select_related("billing_key").get(merchant_uid=merchant_uid)
+        if payment.status in (Payment.Status.READY, Payment.Status.UNKNOWN):
+            sync_payment(payment=payment, actor=actor, source=source)
+    if customer_uid:
+        key = BillingKey.objects.get(customer_uid=customer_uid, owner=owner)
+        if key.status in (BillingKey.Status.PENDING, BillingKey.Status.UNKNOWN):
+            sync_billing_key(billing_key=key, actor=actor, source=source)
+    checking = IamportOutcomeUnknown("The first request's outcome is still being checked with i'mport.")
+    if payment is not None and payment.status in (Payment.Status.READY, Payment.Status.UNKNOWN):
+        raise PaymentError(payment, checking, registered_key=key)
+    if key is not None and key.status in (BillingKey.Status.PENDING, BillingKey.Status.UNKNOWN):
+        raise BillingKeyError(key, checking)
+    if key is not None and payment is None and key.status != BillingKey.Status.ACTIVE:
+        refused = IamportRefused(
+            key.last_error_message or "i'mport refused the card.", code=key.last_error_code
+        )
+        raise BillingKeyError(key, refused)
+    return key, payment
