@@ -388,17 +388,25 @@ def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> 
 
 
 def _apply_payment_not_found(payment: Payment) -> None:
-    """i'mport has no payment with this merchant_uid."""
+    """i'mport has no payment with this merchant_uid. Call it inside ``transaction.atomic``.
+
+    Decided on the row as stored (locked), never on this caller's copy: a retry that claimed the row
+    meanwhile (``ready``) must not be written back to the ``failed`` this caller read earlier.
+    """
+    stored = Payment.objects.select_for_update().get(pk=payment.pk)
+    for name in ("status", "imp_uid", "fail_reason", "failed_at", "synced_at"):
+        setattr(payment, name, getattr(stored, name))
+    now = timezone.now()
     if payment.status in (Payment.Status.UNKNOWN, Payment.Status.READY):
         # A charge that timed out may still be in flight at i'mport: wait out the grace period.
-        age = (timezone.now() - payment.created_at).total_seconds()
+        age = (now - payment.created_at).total_seconds()
         if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
             return
         payment.status = Payment.Status.FAILED
         payment.fail_reason = "i'mport never received this charge; nothing was charged."
-        payment.failed_at = timezone.now()
+        payment.failed_at = now
     elif payment.status in (Payment.Status.PAID, Payment.Status.CANCELLED):
         logger.error("i'mport has no payment %s that we recorded as %s", payment.merchant_uid, payment.status)
         return
-    payment.synced_at = timezone.now()
+    payment.synced_at = now
     payment.save(update_fields=["status", "fail_reason", "failed_at", "synced_at", "updated_at"])

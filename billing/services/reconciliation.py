@@ -26,12 +26,12 @@ from django.db.models import QuerySet
 from billing import selectors
 from billing.iamport import get_client
 from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown, IamportRefused
-from billing.models import BillingKey, BillingKeyEvent, Payment
+from billing.models import BillingKey, BillingKeyEvent, Payment, mask_card_number
 
 from .billing_keys import apply_customer, apply_not_found, delete_billing_key, sync_billing_key
 from .calls import IamportCall
 from .errors import BillingError, BillingKeyError, PaymentError
-from .mirrors import PAYMENT_MIRRORED_FIELDS
+from .mirrors import PAYMENT_MIRRORED_FIELDS, from_unix
 from .payments import sync_payment
 
 logger = logging.getLogger(__name__)
@@ -240,3 +240,87 @@ def settle_created_records(
         )
         raise BillingKeyError(key, refused)
     return key, payment
+
+
+# --- comparison -------------------------------------------------------------------------------------
+
+
+def compare_with_iamport(*, batch_size: int = DEFAULT_BATCH_SIZE) -> list[str]:
+    """Every difference between the local keys, payments and refunds and what i'mport says, field by field.
+
+    Read-only (an audit, and the stress suite's verdict): ``[]`` means every record mirrors i'mport.
+    Raises ``IamportError`` when i'mport cannot be read: a comparison that could not be made is no verdict.
+    """
+    differences: list[str] = []
+    for batch in _pages(BillingKey.objects.all(), batch_size):
+        answers = _read_keys([key.customer_uid for key in batch])
+        for billing_key in batch:
+            differences += _key_differences(billing_key, answers.get(billing_key.customer_uid))
+    client = get_client()
+    for batch in _pages(Payment.objects.all(), batch_size):
+        for payment in batch:
+            try:
+                answer = client.find_payment(payment.merchant_uid)
+            except IamportNotFound:
+                answer = None
+            differences += _payment_differences(payment, answer)
+    return differences
+
+
+def _key_differences(billing_key: BillingKey, answer) -> list[str]:
+    name = f"billing key {billing_key.customer_uid}"
+    if answer is None:
+        if billing_key.status in (BillingKey.Status.FAILED, BillingKey.Status.DELETED):
+            return []
+        return [f"{name}: status is {billing_key.status} here, i'mport has no such key"]
+    if billing_key.status != BillingKey.Status.ACTIVE:
+        return [f"{name}: status is {billing_key.status} here, the key is registered at i'mport"]
+    expected = {
+        "pg_provider": answer.pg_provider[:40],
+        "pg_id": answer.pg_id[:80],
+        "card_name": answer.card_name[:80],
+        "card_code": answer.card_code[:10],
+        "masked_card_number": mask_card_number(answer.card_number)[:32],
+        "card_type": answer.card_type,
+    }
+    return _field_differences(name, billing_key, expected)
+
+
+def _payment_differences(payment: Payment, answer) -> list[str]:
+    name = f"payment {payment.merchant_uid}"
+    if answer is None:
+        if payment.status == Payment.Status.FAILED and not payment.imp_uid:
+            return []  # never received by i'mport: failed here, nothing there
+        return [f"{name}: status is {payment.status} here, i'mport has no such payment"]
+    expected = {
+        "status": answer.status,
+        "imp_uid": answer.imp_uid,
+        "amount": answer.amount,
+        "cancelled_amount": answer.cancel_amount,
+        "paid_at": from_unix(answer.paid_at),
+        "failed_at": from_unix(answer.failed_at),
+        "cancelled_at": from_unix(answer.cancelled_at),
+        "fail_reason": answer.fail_reason[:500],
+        "receipt_url": answer.receipt_url[:500],
+        "pg_tid": answer.pg_tid[:80],
+    }
+    differences = _field_differences(name, payment, expected)
+    here = {
+        (refund.cancellation_id, refund.amount, refund.reason, refund.pg_tid, refund.cancelled_at)
+        for refund in payment.refunds.all()
+    }
+    there = {
+        (c.cancellation_id, c.amount, c.reason[:500], c.pg_tid[:80], from_unix(c.cancelled_at))
+        for c in answer.cancel_history
+    }
+    if here != there:
+        differences.append(f"{name}: refunds differ ({len(here)} here, {len(there)} at i'mport)")
+    return differences
+
+
+def _field_differences(name: str, record, expected: dict) -> list[str]:
+    return [
+        f"{name}: {field_name} is {getattr(record, field_name)!r} here, {value!r} at i'mport"
+        for field_name, value in expected.items()
+        if getattr(record, field_name) != value
+    ]

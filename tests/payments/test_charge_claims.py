@@ -115,3 +115,31 @@ def test_two_retries_at_once_send_the_charge_once(active_key, ledger):
     assert ledger.calls("POST", "/subscribe/payments/again") == 1
     assert sorted(map(str, outcomes)) == ["PaymentConflict", "paid"]
     assert Payment.objects.get(merchant_uid="pay_twice").status == Payment.Status.PAID
+
+
+@pytest.mark.django_db
+def test_a_retry_whose_read_ends_after_another_claimed_the_attempt_does_not_send(active_key, ledger):
+    """The other retry claims the row while this one is reading i'mport: this one must not undo the claim."""
+    Payment.objects.create(
+        merchant_uid="pay_overtaken",
+        billing_key=active_key,
+        owner=active_key.owner,
+        amount=5_000,
+        name="May",
+        status=Payment.Status.FAILED,
+    )
+    find = ledger._find
+
+    def find_while_the_other_claims(request):
+        Payment.objects.filter(merchant_uid="pay_overtaken").update(status=Payment.Status.READY)
+        return find(request)
+
+    for registered in ledger.mock.mock.registered():
+        if "payments/find" in str(getattr(registered.url, "pattern", registered.url)):
+            registered.callback = find_while_the_other_claims
+
+    with pytest.raises(services.PaymentConflict):
+        charge(active_key, "pay_overtaken")
+
+    assert ledger.calls("POST", "/subscribe/payments/again") == 0
+    assert Payment.objects.get(merchant_uid="pay_overtaken").status == Payment.Status.READY
