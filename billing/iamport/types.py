@@ -64,11 +64,11 @@ class _Reader:
         self.deviations.append(name)
         logger.warning("i'mport %s answer: field %s %s; kept the rest", self.kind, name, why)
 
-    def required_id(self, name: str) -> str:
+    def required_id(self, name: str, max_length: int = 40) -> str:
         value = self.data.get(name)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
             logger.warning("i'mport %s answer: required field %s is missing or unreadable", self.kind, name)
             raise IamportOutcomeUnknown(f"i'mport's {self.kind} answer has no usable {name}")
         return value
@@ -91,6 +91,9 @@ class _Reader:
         if number is None:
             if value not in (None, ""):
                 self.deviate(name, f"is not a whole number ({type(value).__name__})")
+            return 0
+        if not 0 <= number <= MAX_INTEGER:
+            self.deviate(name, "is out of range")
             return 0
         if isinstance(value, str):
             self.deviate(name, "is a number written as text")
@@ -116,6 +119,10 @@ class _Reader:
         if len(kept) != len(value):
             self.deviate(name, "holds entries that are not objects")
         return kept
+
+
+# Amounts and Unix times are never negative, and never beyond what a database integer column holds.
+MAX_INTEGER = 2**53
 
 
 def _as_integer(value: Any) -> int | None:
@@ -169,7 +176,7 @@ class CustomerAnswer:
     def from_annotation(cls, data: dict[str, Any]) -> "CustomerAnswer":
         read = _Reader("customer", data)
         return cls(
-            customer_uid=read.required_id("customer_uid"),
+            customer_uid=read.required_id("customer_uid", max_length=80),
             pg_provider=read.text("pg_provider"),
             pg_id=read.text("pg_id"),
             card_name=read.text("card_name"),

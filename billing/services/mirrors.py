@@ -160,6 +160,9 @@ def mirror_payment(payment: Payment, answer: PaymentAnswer) -> bool:
 def _mirror_refunds(payment: Payment, answer: PaymentAnswer) -> bool:
     created_any = False
     for cancellation in answer.cancel_history:
+        if cancellation.amount <= 0:
+            logger.warning("%s: a cancellation without an amount in i'mport's answer; not a refund", payment)
+            continue
         cancellation_id = cancellation.cancellation_id or (
             f"{answer.imp_uid}:{cancellation.cancelled_at}:{cancellation.amount}"
         )

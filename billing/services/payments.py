@@ -316,6 +316,14 @@ def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
     with transaction.atomic():
         call.record()
         mirror_payment(payment, answer)
+    if payment.status == Payment.Status.READY:
+        # i'mport answered with a status we do not understand: the outcome is unknown until it is read.
+        error = IamportOutcomeUnknown("i'mport's answer did not say whether the charge was paid")
+        _record_payment_failure(payment, error, call, record_event=False)
+        _try_to_resolve_unknown_payment(payment, actor=actor, source=source)
+        if payment.status in (Payment.Status.PAID, Payment.Status.FAILED, Payment.Status.CANCELLED):
+            return payment
+        raise PaymentError(payment, error)
     if payment.status == Payment.Status.FAILED:
         logger.info("charge %s declined: %s", payment.merchant_uid, payment.fail_reason)
     return payment

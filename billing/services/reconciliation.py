@@ -312,6 +312,7 @@ def _payment_differences(payment: Payment, answer) -> list[str]:
     there = {
         (c.cancellation_id, c.amount, c.reason[:500], c.pg_tid[:80], from_unix(c.cancelled_at))
         for c in answer.cancel_history
+        if c.amount > 0
     }
     if here != there:
         differences.append(f"{name}: refunds differ ({len(here)} here, {len(there)} at i'mport)")

@@ -80,3 +80,51 @@ def test_one_unreadable_payment_is_reported_and_the_rest_reconciled(active_key, 
     statuses = dict(Payment.objects.values_list("merchant_uid", "status"))
     assert statuses == {"pay_broken": "unknown", "pay_fine": "paid"}
     assert [line.split(":")[0] for line in report.unreadable] == ["payment pay_broken"]
+
+
+@pytest.mark.parametrize(
+    ("odd", "http_status", "status"),
+    [
+        ({"paid_at": "abc", "amount": "5000", "new_field": [1, 2]}, 201, "paid"),
+        ({"cancel_amount": -3, "receipt_url": {"a": 1}, "card_type": "credit", "pg_tid": 12}, 201, "paid"),
+        # A status we do not understand: unknown until a read says more (here, at once: paid).
+        ({"cancel_history": [{"amount": "x"}, "junk"], "status": "weird", "paid_at": 10**30}, 201, "paid"),
+    ],
+)
+def test_the_api_records_a_charge_whose_answer_is_odd_without_a_500(
+    merchant_client, active_key, ledger, odd, http_status, status
+):
+    original = ledger._charge
+
+    def charge_with_odd_answer(endpoint, body, *, usage):
+        status, headers, _ = original(endpoint, body, usage=usage)
+        return status, headers, json.dumps(envelope({**ledger.payments[body["merchant_uid"]], **odd}))
+
+    ledger._charge = charge_with_odd_answer
+
+    response = merchant_client.post(
+        "/api/v1/payments/", {"customer_uid": "cu_1", "amount": 5_000, "name": "June"}, format="json"
+    )
+
+    assert response.status_code == http_status, response.content
+    payment = Payment.objects.get()
+    assert (payment.status, payment.imp_uid) == (status, next(iter(ledger.payments.values()))["imp_uid"])
+    assert "4242424242424242" not in response.content.decode()
+    assert not payment.refunds.exists()  # a cancellation entry with no amount is no refund
+
+
+def test_a_charge_answer_with_a_status_we_do_not_understand_stays_unknown(active_key, ledger):
+    original = ledger._charge
+
+    def weird_status(endpoint, body, *, usage):
+        status, headers, _ = original(endpoint, body, usage=usage)
+        ledger.payments[body["merchant_uid"]]["status"] = "weird"  # and so says every read
+        return status, headers, json.dumps(envelope(ledger.payments[body["merchant_uid"]]))
+
+    ledger._charge = weird_status
+
+    with pytest.raises(services.PaymentError) as raised:
+        services.charge_billing_key(billing_key=active_key, amount=5_000, name="May", actor=None, source=API)
+
+    assert raised.value.outcome_unknown
+    assert Payment.objects.get().status == Payment.Status.UNKNOWN

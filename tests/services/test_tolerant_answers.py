@@ -61,8 +61,24 @@ def test_odd_customer_fields_are_read_as_far_as_they_can_be():
 
 
 @pytest.mark.parametrize(
-    "data", [payment_annotation(imp_uid=None), payment_annotation(merchant_uid=""), None, ["a list"]]
+    "data",
+    [
+        payment_annotation(imp_uid=None),
+        payment_annotation(merchant_uid=""),
+        payment_annotation(imp_uid="imp_" + "9" * 40),  # longer than any id i'mport makes
+        None,
+        ["a list"],
+    ],
 )
 def test_an_answer_without_its_ids_is_an_unknown_outcome(data):
     with pytest.raises(IamportOutcomeUnknown):
         PaymentAnswer.from_annotation(data)
+
+
+def test_amounts_and_times_out_of_range_are_dropped():
+    answer = PaymentAnswer.from_annotation(
+        payment_annotation(amount=-5, cancel_amount=10**30, paid_at=-1, failed_at=float("nan"))
+    )
+
+    assert (answer.amount, answer.cancel_amount, answer.paid_at, answer.failed_at) == (0, 0, 0, 0)
+    assert set(answer.deviations) == {"amount", "cancel_amount", "paid_at", "failed_at"}
