@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint check-migrations check-messages messages ci sandbox bench clean
+.PHONY: run test stress lint check-migrations check-messages messages ci sandbox bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	scripts/browser_deps.sh
 	$(BIN)/pytest
+
+# The stress suite (docs/payments.md): races against the sandbox over HTTP, then local state == i'mport.
+# Needs PostgreSQL and Redis on 127.0.0.1 (CI's second pass runs it within `make test`).
+STRESS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/stress
+STRESS_CACHE_URL ?= redis://127.0.0.1:6379/14
+stress: $(VENV)/.installed
+	DATABASE_URL=$(STRESS_DATABASE_URL) CACHE_URL=$(STRESS_CACHE_URL) $(BIN)/pytest -m stress tests/stress
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

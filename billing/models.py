@@ -345,6 +345,16 @@ class IdempotentRequest(models.Model):
         null=True, blank=True, help_text="First answer's status."
     )
     response_body = models.JSONField(null=True, blank=True, help_text="First answer's body (no card data).")
+    locked_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While unanswered: the claim's lease. Past it, the process holding it is taken to be dead.",
+    )
+    records = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The records the request created (customer_uid, merchant_uid), to recover its outcome.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When it was first received.")
 
     class Meta:
@@ -354,3 +364,8 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    def refresh_records(self) -> dict:
+        """The records noted so far (they are written by ``UPDATE`` as they are created)."""
+        self.records = type(self).objects.filter(pk=self.pk).values_list("records", flat=True).first() or {}
+        return self.records

@@ -85,3 +85,15 @@ def billing_keys_to_reconcile(stale_before: datetime.datetime) -> QuerySet[Billi
     return BillingKey.objects.filter(
         Q(status=BillingKey.Status.UNKNOWN) | Q(status=BillingKey.Status.PENDING, created_at__lt=stale_before)
     ).order_by("created_at", "id")
+
+
+def billing_keys_changed_since(since: datetime.datetime | None) -> QuerySet[BillingKey]:
+    """Every key (any status) changed since ``since``, or all of them: the full reconciliation's list."""
+    keys = BillingKey.objects.all()
+    return keys.filter(updated_at__gte=since) if since is not None else keys
+
+
+def payments_changed_since(since: datetime.datetime | None) -> QuerySet[Payment]:
+    """Every payment changed since ``since``, or all of them: the full reconciliation's list."""
+    payments = Payment.objects.select_related("billing_key")
+    return payments.filter(updated_at__gte=since) if since is not None else payments

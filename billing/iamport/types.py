@@ -7,8 +7,14 @@ The answer types end in ``Answer`` (``CustomerAnswer``: a billing key; ``Payment
 so that they are never mistaken for the models that mirror them (``BillingKey``, ``Payment``).
 """
 
+import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from .errors import IamportOutcomeUnknown
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, repr=False)
@@ -38,6 +44,107 @@ class CardDetails:
         }
 
 
+class _Reader:
+    """A tolerant reader of one annotation: what can be understood is kept, each deviation is logged.
+
+    An optional field of an unexpected type or value (a word where the spec says an integer, a number as
+    a string, a missing field) becomes its empty value and one log line naming the field (never its
+    value, which could be anything). Only a missing id raises: ``IamportOutcomeUnknown``, so that the
+    record stays ``unknown`` and is read again later instead of being mirrored from a half answer.
+    """
+
+    def __init__(self, kind: str, data: Any):
+        if not isinstance(data, dict):
+            raise IamportOutcomeUnknown(f"i'mport's {kind} answer could not be read")
+        self.kind = kind
+        self.data = data
+        self.deviations: list[str] = []
+
+    def deviate(self, name: str, why: str) -> None:
+        self.deviations.append(name)
+        logger.warning("i'mport %s answer: field %s %s; kept the rest", self.kind, name, why)
+
+    def required_id(self, name: str, max_length: int = 40) -> str:
+        value = self.data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+            logger.warning("i'mport %s answer: required field %s is missing or unreadable", self.kind, name)
+            raise IamportOutcomeUnknown(f"i'mport's {self.kind} answer has no usable {name}")
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.data.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.deviate(name, "is a number where text was expected")
+            return str(value)
+        self.deviate(name, f"has an unexpected type ({type(value).__name__})")
+        return ""
+
+    def integer(self, name: str) -> int:
+        value = self.data.get(name)
+        number = _as_integer(value)
+        if number is None:
+            if value not in (None, ""):
+                self.deviate(name, f"is not a whole number ({type(value).__name__})")
+            return 0
+        if not 0 <= number <= MAX_INTEGER:
+            self.deviate(name, "is out of range")
+            return 0
+        if isinstance(value, str):
+            self.deviate(name, "is a number written as text")
+        return number
+
+    def optional_integer(self, name: str, allowed: tuple[int, ...]) -> int | None:
+        value = self.data.get(name)
+        number = _as_integer(value)
+        if number is None or number not in allowed:
+            if value is not None:
+                self.deviate(name, "has an unexpected value")
+            return None
+        return number
+
+    def items(self, name: str) -> list[dict[str, Any]]:
+        value = self.data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.deviate(name, "is not a list")
+            return []
+        kept = [item for item in value if isinstance(item, dict)]
+        if len(kept) != len(value):
+            self.deviate(name, "holds entries that are not objects")
+        return kept
+
+
+# Amounts and Unix times are never negative, and never beyond what a database integer column holds.
+MAX_INTEGER = 2**53
+
+
+def _as_integer(value: Any) -> int | None:
+    """A whole number from an int, an integral float, or digits in a string; ``None`` otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit() and len(text) <= 20:
+            return int(text)
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if math.isfinite(number) and number.is_integer() else None
+    return None
+
+
 @dataclass(frozen=True)
 class AccessToken:
     access_token: str = field(repr=False)
@@ -63,20 +170,23 @@ class CustomerAnswer:
     inserted: int
     updated: int
     raw: dict[str, Any] = field(repr=False)
+    deviations: tuple[str, ...] = ()  # the fields that could not be read as the spec says
 
     @classmethod
     def from_annotation(cls, data: dict[str, Any]) -> "CustomerAnswer":
+        read = _Reader("customer", data)
         return cls(
-            customer_uid=data["customer_uid"],
-            pg_provider=data.get("pg_provider") or "",
-            pg_id=data.get("pg_id") or "",
-            card_name=data.get("card_name") or "",
-            card_code=data.get("card_code") or "",
-            card_number=data.get("card_number") or "",
-            card_type=data.get("card_type"),
-            inserted=int(data.get("inserted") or 0),
-            updated=int(data.get("updated") or 0),
+            customer_uid=read.required_id("customer_uid", max_length=80),
+            pg_provider=read.text("pg_provider"),
+            pg_id=read.text("pg_id"),
+            card_name=read.text("card_name"),
+            card_code=read.text("card_code"),
+            card_number=read.text("card_number"),
+            card_type=read.optional_integer("card_type", (0, 1)),
+            inserted=read.integer("inserted"),
+            updated=read.integer("updated"),
             raw=data,
+            deviations=tuple(read.deviations),
         )
 
 
@@ -93,13 +203,14 @@ class Cancellation:
 
     @classmethod
     def from_annotation(cls, data: dict[str, Any]) -> "Cancellation":
+        read = _Reader("cancellation", data)
         return cls(
-            pg_tid=data.get("pg_tid") or "",
-            amount=int(data.get("amount") or 0),
-            cancelled_at=int(data.get("cancelled_at") or 0),
-            reason=data.get("reason") or "",
-            cancellation_id=data.get("cancellation_id") or "",
-            receipt_url=data.get("receipt_url") or "",
+            pg_tid=read.text("pg_tid"),
+            amount=read.integer("amount"),
+            cancelled_at=read.integer("cancelled_at"),
+            reason=read.text("reason"),
+            cancellation_id=read.text("cancellation_id"),
+            receipt_url=read.text("receipt_url"),
         )
 
 
@@ -127,28 +238,31 @@ class PaymentAnswer:
     receipt_url: str
     cancel_history: tuple[Cancellation, ...]
     raw: dict[str, Any] = field(repr=False)
+    deviations: tuple[str, ...] = ()  # the fields that could not be read as the spec says
 
     @classmethod
     def from_annotation(cls, data: dict[str, Any]) -> "PaymentAnswer":
+        read = _Reader("payment", data)
         return cls(
-            imp_uid=data["imp_uid"],
-            merchant_uid=data["merchant_uid"],
-            amount=int(data.get("amount") or 0),
-            cancel_amount=int(data.get("cancel_amount") or 0),
-            status=data.get("status") or "",
-            name=data.get("name") or "",
-            customer_uid=data.get("customer_uid") or "",
-            customer_uid_usage=data.get("customer_uid_usage") or "",
-            card_name=data.get("card_name") or "",
-            card_number=data.get("card_number") or "",
-            pg_provider=data.get("pg_provider") or "",
-            pg_tid=data.get("pg_tid") or "",
-            paid_at=int(data.get("paid_at") or 0),
-            failed_at=int(data.get("failed_at") or 0),
-            cancelled_at=int(data.get("cancelled_at") or 0),
-            fail_reason=data.get("fail_reason") or "",
-            cancel_reason=data.get("cancel_reason") or "",
-            receipt_url=data.get("receipt_url") or "",
-            cancel_history=tuple(Cancellation.from_annotation(c) for c in data.get("cancel_history") or ()),
+            imp_uid=read.required_id("imp_uid"),
+            merchant_uid=read.required_id("merchant_uid"),
+            amount=read.integer("amount"),
+            cancel_amount=read.integer("cancel_amount"),
+            status=read.text("status"),
+            name=read.text("name"),
+            customer_uid=read.text("customer_uid"),
+            customer_uid_usage=read.text("customer_uid_usage"),
+            card_name=read.text("card_name"),
+            card_number=read.text("card_number"),
+            pg_provider=read.text("pg_provider"),
+            pg_tid=read.text("pg_tid"),
+            paid_at=read.integer("paid_at"),
+            failed_at=read.integer("failed_at"),
+            cancelled_at=read.integer("cancelled_at"),
+            fail_reason=read.text("fail_reason"),
+            cancel_reason=read.text("cancel_reason"),
+            receipt_url=read.text("receipt_url"),
+            cancel_history=tuple(Cancellation.from_annotation(c) for c in read.items("cancel_history")),
             raw=data,
+            deviations=tuple(read.deviations),
         )

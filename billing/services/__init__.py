@@ -37,7 +37,7 @@ from .payments import (
     register_card_and_pay,
     sync_payment,
 )
-from .reconciliation import ReconciliationReport, reconcile
+from .reconciliation import ReconciliationReport, compare_with_iamport, reconcile, settle_created_records
 
 # The names these had before the services became a package; callers written against them keep working.
 sync_from_customer = mirror_customer
@@ -56,6 +56,7 @@ __all__ = [
     "ReconciliationReport",
     "RefundNotAllowed",
     "charge_billing_key",
+    "compare_with_iamport",
     "delete_billing_key",
     "from_unix",
     "handle_payment_notification",
@@ -68,6 +69,7 @@ __all__ = [
     "refund_payment",
     "register_card",
     "register_card_and_pay",
+    "settle_created_records",
     "sync_billing_key",
     "sync_from_customer",
     "sync_from_payment",

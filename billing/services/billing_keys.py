@@ -85,6 +85,13 @@ def delete_billing_key(
         call.record(Outcome.SUCCEEDED, error)
         mark(billing_key, BillingKey.Status.DELETED)
         return billing_key
+    except IamportOutcomeUnknown as error:
+        # The delete may have happened (or its answer could not be read): i'mport says which.
+        call.record(error=error)
+        try_to_resolve_unknown_key(billing_key, actor=actor, source=source)
+        if billing_key.status == BillingKey.Status.DELETED:
+            return billing_key
+        raise BillingKeyError(billing_key, error) from error
     except IamportError as error:
         call.record(error=error)
         raise BillingKeyError(billing_key, error) from error
@@ -102,7 +109,7 @@ def sync_billing_key(*, billing_key: BillingKey, actor: AbstractBaseUser | None,
     except IamportNotFound as error:
         with transaction.atomic():
             call.record(Outcome.SUCCEEDED, error)
-            _apply_not_found(billing_key)
+            apply_not_found(billing_key)
         return billing_key
     except IamportError as error:
         call.record(error=error)
@@ -146,7 +153,35 @@ def mark(billing_key: BillingKey, status: str) -> None:
 def _record_success(billing_key: BillingKey, customer: CustomerAnswer, call: IamportCall) -> None:
     with transaction.atomic():
         call.record()
-        mirror_customer(billing_key, customer)
+        apply_customer(billing_key, customer)
+
+
+def apply_customer(billing_key: BillingKey, customer: CustomerAnswer) -> bool:
+    """Mirror i'mport's answer onto the key, under its row lock; whether anything changed.
+
+    A deleted key is never brought back by an answer: a read that left i'mport before a delete landed
+    (a sync racing a delete) must not resurrect it. Call it inside ``transaction.atomic``.
+    """
+    stored = BillingKey.objects.select_for_update().get(pk=billing_key.pk)
+    if stored.status == BillingKey.Status.DELETED:
+        billing_key.status = stored.status
+        logger.warning("%s is deleted here; an answer read before the delete is not mirrored", stored)
+        return False
+    before = _mirrored_state(stored)
+    mirror_customer(billing_key, customer)
+    return before != _mirrored_state(billing_key)
+
+
+def _mirrored_state(billing_key: BillingKey) -> tuple:
+    return (
+        billing_key.status,
+        billing_key.pg_provider,
+        billing_key.pg_id,
+        billing_key.card_name,
+        billing_key.card_code,
+        billing_key.masked_card_number,
+        billing_key.card_type,
+    )
 
 
 def _record_failure(billing_key: BillingKey, error: IamportError, call: IamportCall) -> None:
@@ -161,16 +196,27 @@ def _record_failure(billing_key: BillingKey, error: IamportError, call: IamportC
     call.log_failure(billing_key.customer_uid, error)
 
 
-def _apply_not_found(billing_key: BillingKey) -> None:
-    """i'mport has no such key. What that means depends on what we believed."""
-    if billing_key.status == BillingKey.Status.UNKNOWN:
+def apply_not_found(billing_key: BillingKey) -> bool:
+    """i'mport has no such key. What that means depends on what we believed; whether it changed.
+
+    A registration still in flight (``pending`` or ``unknown``, younger than the grace period) is left
+    alone: i'mport's 404 may only mean the key is not made yet. Past it, the card was never registered
+    (``failed``). An active key i'mport no longer has was deleted there (``deleted``).
+    Call it inside ``transaction.atomic``.
+    """
+    stored = BillingKey.objects.select_for_update().get(pk=billing_key.pk)
+    billing_key.status = stored.status
+    if billing_key.status in (BillingKey.Status.UNKNOWN, BillingKey.Status.PENDING):
         # A request that timed out may still be in flight at i'mport: wait out the grace period.
         age = (timezone.now() - billing_key.created_at).total_seconds()
         if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
-            return
+            return False
         billing_key.status = BillingKey.Status.FAILED
         billing_key.last_error_message = "i'mport never registered this card."
-    elif billing_key.status in (BillingKey.Status.ACTIVE, BillingKey.Status.PENDING):
+    elif billing_key.status == BillingKey.Status.ACTIVE:
         billing_key.status = BillingKey.Status.DELETED
+    else:
+        return False
     billing_key.synced_at = timezone.now()
     billing_key.save(update_fields=["status", "last_error_message", "synced_at", "updated_at"])
+    return True

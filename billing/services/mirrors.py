@@ -25,8 +25,14 @@ logger = logging.getLogger(__name__)
 
 
 def from_unix(seconds: int) -> datetime.datetime | None:
-    """i'mport's times are Unix seconds, 0 meaning 'not applicable'."""
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC) if seconds else None
+    """i'mport's times are Unix seconds, 0 meaning 'not applicable'; one out of any calendar is dropped."""
+    if not seconds or seconds < 0:
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        logger.warning("i'mport sent a time out of range; left empty")
+        return None
 
 
 # --- billing keys -----------------------------------------------------------------------------------
@@ -52,12 +58,12 @@ BILLING_KEY_MIRRORED_FIELDS = (
 def mirror_customer(billing_key: BillingKey, customer: CustomerAnswer) -> BillingKey:
     """Turn i'mport's ``CustomerAnnotation`` into our row: the key is active, as i'mport describes it."""
     billing_key.status = BillingKey.Status.ACTIVE
-    billing_key.pg_provider = customer.pg_provider
-    billing_key.pg_id = customer.pg_id
-    billing_key.card_name = customer.card_name
-    billing_key.card_code = customer.card_code
-    billing_key.masked_card_number = mask_card_number(customer.card_number)
-    billing_key.card_type = customer.card_type
+    billing_key.pg_provider = customer.pg_provider[:40]
+    billing_key.pg_id = customer.pg_id[:80]
+    billing_key.card_name = customer.card_name[:80]
+    billing_key.card_code = customer.card_code[:10]
+    billing_key.masked_card_number = mask_card_number(customer.card_number)[:32]
+    billing_key.card_type = customer.card_type if customer.card_type in (0, 1) else None
     billing_key.iamport_inserted_at = from_unix(customer.inserted)
     billing_key.iamport_updated_at = from_unix(customer.updated)
     billing_key.iamport_data = {**customer.raw, "card_number": billing_key.masked_card_number}
@@ -78,7 +84,7 @@ def mirror_key_from_payment(billing_key: BillingKey, answer: PaymentAnswer) -> N
     billing_key.card_code = str(answer.raw.get("card_code") or "")[:10]
     billing_key.masked_card_number = mask_card_number(answer.card_number)[:32]
     card_type = answer.raw.get("card_type")
-    billing_key.card_type = card_type if card_type in (0, 1) else None
+    billing_key.card_type = card_type if type(card_type) is int and card_type in (0, 1) else None
     billing_key.last_error_code = None
     billing_key.last_error_message = ""
     billing_key.synced_at = timezone.now()
@@ -158,6 +164,9 @@ def mirror_payment(payment: Payment, answer: PaymentAnswer) -> bool:
 def _mirror_refunds(payment: Payment, answer: PaymentAnswer) -> bool:
     created_any = False
     for cancellation in answer.cancel_history:
+        if cancellation.amount <= 0:
+            logger.warning("%s: a cancellation without an amount in i'mport's answer; not a refund", payment)
+            continue
         cancellation_id = cancellation.cancellation_id or (
             f"{answer.imp_uid}:{cancellation.cancelled_at}:{cancellation.amount}"
         )

@@ -1,8 +1,10 @@
 """i'mport's payment notifications (webhooks): hints to re-read a payment, never facts to trust."""
 
+import datetime
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from billing.iamport.errors import IamportError, IamportNotFound
 from billing.iamport.types import PaymentAnswer
@@ -12,6 +14,11 @@ from .calls import IamportCall
 from .mirrors import mirror_payment
 
 logger = logging.getLogger(__name__)
+
+# i'mport repeats a notification until it is answered 200, and senders retry: an identical one already
+# acted on within this window is not read again (a read per repeat would let anyone who can reach the
+# endpoint spend our i'mport quota). A different body (another status, another cancellation) is read.
+REPEAT_WINDOW = datetime.timedelta(minutes=10)
 
 
 def handle_payment_notification(
@@ -45,6 +52,10 @@ def handle_payment_notification(
     if payment.imp_uid and payment.imp_uid != imp_uid:
         logger.warning("webhook for %s names another imp_uid", merchant_uid)
         return done(Result.REJECTED, "The imp_uid is not this payment's.", payment)
+    if _already_acted_on(payment, delivery):
+        return done(
+            Result.DUPLICATE, f"An identical notification was already read: {payment.status}.", payment
+        )
     call = IamportCall(
         payment.billing_key,
         actor=None,
@@ -81,3 +92,19 @@ def _notification_mismatch(payment: Payment, answer: PaymentAnswer, claimed: dic
     if claimed_amount not in (None, "") and str(claimed_amount) != str(answer.amount):
         return f"The body claims {claimed_amount} won; i'mport says {answer.amount} won."
     return ""
+
+
+def _already_acted_on(payment: Payment, delivery: WebhookDelivery) -> bool:
+    """An identical notification for this settled payment was read from i'mport moments ago."""
+    if payment.imp_uid != delivery.imp_uid or payment.status in (
+        Payment.Status.READY,
+        Payment.Status.UNKNOWN,
+    ):
+        return False
+    recent = WebhookDelivery.objects.filter(
+        payment=payment,
+        imp_uid=delivery.imp_uid,
+        result__in=(WebhookDelivery.Result.PROCESSED, WebhookDelivery.Result.DUPLICATE),
+        received_at__gte=timezone.now() - REPEAT_WINDOW,
+    ).values_list("body", flat=True)[:20]
+    return any(body == delivery.body for body in recent)

@@ -94,10 +94,15 @@ def register_card_and_pay(
         raise PaymentError(payment, error, registered_key=billing_key) from error
 
     with transaction.atomic():
-        call.record()
         mirror_payment(payment, answer)
         mirror_key_from_payment(billing_key, answer)
-    if payment.status == Payment.Status.FAILED:
+        declined = payment.status == Payment.Status.FAILED
+        # A declined first payment is a refused registration, as a declined card is to register_card:
+        # the audit trail says so and the refusal cool-down counts it (card testers pay first, too).
+        refusal = IamportRefused(payment.fail_reason or "declined", code=0) if declined else None
+        call.record(Outcome.REFUSED if declined else Outcome.SUCCEEDED, refusal)
+    if declined:
+        call.count_refused_registration(refusal)
         logger.info("first payment %s declined: %s", payment.merchant_uid, payment.fail_reason)
         check_key_after_decline(billing_key, actor=actor, source=source)
     return billing_key, payment
@@ -256,15 +261,28 @@ def _resume_payment(payment: Payment, *, actor, source: str) -> Payment | None:
     if payment.status == Payment.Status.FAILED and not settled_before:
         return payment  # i'mport never received it, and the grace period is over
     if settled_before:
-        payment.status = Payment.Status.READY
-        payment.fail_reason = ""
-        payment.failed_at = None
-        payment.save(update_fields=["status", "fail_reason", "failed_at", "updated_at"])
+        _claim_failed_attempt(payment)
         return None
     # Sent earlier and i'mport has no trace yet: it may still be in flight. Never send it again.
     raise PaymentError(
         payment, IamportOutcomeUnknown("The charge is still being checked with i'mport; try again later.")
     )
+
+
+def _claim_failed_attempt(payment: Payment) -> None:
+    """Take a failed, never-received attempt back to ``ready`` so that this caller, and only it, sends it.
+
+    A conditional UPDATE is the claim: of two retries of one intent arriving at once, one moves the row
+    and sends the charge; the other finds it already moved and is told the charge is in progress.
+    """
+    claimed = Payment.objects.filter(
+        pk=payment.pk, status=Payment.Status.FAILED, imp_uid__isnull=True
+    ).update(status=Payment.Status.READY, fail_reason="", failed_at=None, updated_at=timezone.now())
+    payment.refresh_from_db()
+    if not claimed:
+        raise PaymentConflict(
+            "A charge with this merchant_uid is in progress; retry shortly.", payment=payment
+        )
 
 
 def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
@@ -283,15 +301,54 @@ def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
         if payment.status in (Payment.Status.PAID, Payment.Status.FAILED):
             return payment
         raise PaymentError(payment, error) from error
+    except IamportRefused as error:
+        call.record(error=error)
+        call.log_failure(payment.merchant_uid, error)
+        # "merchant_uid already paid" and its kin: i'mport may hold a payment for this intent (another
+        # attempt got through). Read it rather than trust the refusal; a refusal never overwrites it.
+        _settle_after_refusal(payment, error, actor=actor, source=source)
+        if payment.status in (Payment.Status.PAID, Payment.Status.CANCELLED):
+            return payment
+        raise PaymentError(payment, error) from error
     except IamportError as error:
         _record_payment_failure(payment, error, call)
         raise PaymentError(payment, error) from error
     with transaction.atomic():
         call.record()
         mirror_payment(payment, answer)
+    if payment.status == Payment.Status.READY:
+        # i'mport answered with a status we do not understand: the outcome is unknown until it is read.
+        error = IamportOutcomeUnknown("i'mport's answer did not say whether the charge was paid")
+        _record_payment_failure(payment, error, call, record_event=False)
+        _try_to_resolve_unknown_payment(payment, actor=actor, source=source)
+        if payment.status in (Payment.Status.PAID, Payment.Status.FAILED, Payment.Status.CANCELLED):
+            return payment
+        raise PaymentError(payment, error)
     if payment.status == Payment.Status.FAILED:
         logger.info("charge %s declined: %s", payment.merchant_uid, payment.fail_reason)
     return payment
+
+
+def _settle_after_refusal(payment: Payment, error: IamportError, *, actor, source: str) -> None:
+    """A charge i'mport refused: what i'mport holds for the merchant_uid decides, not the refusal."""
+    read = IamportCall(payment.billing_key, actor=actor, source=source, action=Action.SYNC)
+    try:
+        answer = read.client.find_payment(payment.merchant_uid)
+    except IamportNotFound as not_found:
+        read.record(Outcome.SUCCEEDED, not_found)
+        answer = None
+    except IamportError as read_error:
+        # Unreadable now: record the refusal on a row still waiting for it; reconcile re-reads it later.
+        read.record(error=read_error)
+        answer = None
+    if answer is not None and answer.merchant_uid == payment.merchant_uid:
+        with transaction.atomic():
+            read.record()
+            mirror_payment(payment, answer)
+        if payment.status != Payment.Status.READY:
+            return
+    with transaction.atomic():
+        _fail_unsent_payment(payment, error)
 
 
 def _payment_extras() -> dict[str, str]:
@@ -316,11 +373,19 @@ def _record_payment_failure(
 
 
 def _fail_unsent_payment(payment: Payment, error: IamportError) -> None:
-    """i'mport refused the request or could not be reached: nothing was charged."""
-    payment.status = Payment.Status.FAILED
-    payment.fail_reason = (error.message or "i'mport could not be reached; nothing was charged.")[:500]
-    payment.failed_at = timezone.now()
-    payment.save(update_fields=["status", "fail_reason", "failed_at", "updated_at"])
+    """i'mport refused the request or could not be reached: nothing was charged by this attempt.
+
+    Only a row still waiting for this attempt's answer (``ready``) is failed: a refusal never overwrites
+    what is better known (paid, cancelled, or a failure i'mport itself recorded).
+    """
+    now = timezone.now()
+    Payment.objects.filter(pk=payment.pk, status=Payment.Status.READY).update(
+        status=Payment.Status.FAILED,
+        fail_reason=(error.message or "i'mport could not be reached; nothing was charged.")[:500],
+        failed_at=now,
+        updated_at=now,
+    )
+    payment.refresh_from_db()
 
 
 def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> None:
@@ -331,17 +396,25 @@ def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> 
 
 
 def _apply_payment_not_found(payment: Payment) -> None:
-    """i'mport has no payment with this merchant_uid."""
+    """i'mport has no payment with this merchant_uid. Call it inside ``transaction.atomic``.
+
+    Decided on the row as stored (locked), never on this caller's copy: a retry that claimed the row
+    meanwhile (``ready``) must not be written back to the ``failed`` this caller read earlier.
+    """
+    stored = Payment.objects.select_for_update().get(pk=payment.pk)
+    for name in ("status", "imp_uid", "fail_reason", "failed_at", "synced_at"):
+        setattr(payment, name, getattr(stored, name))
+    now = timezone.now()
     if payment.status in (Payment.Status.UNKNOWN, Payment.Status.READY):
         # A charge that timed out may still be in flight at i'mport: wait out the grace period.
-        age = (timezone.now() - payment.created_at).total_seconds()
+        age = (now - payment.created_at).total_seconds()
         if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
             return
         payment.status = Payment.Status.FAILED
         payment.fail_reason = "i'mport never received this charge; nothing was charged."
-        payment.failed_at = timezone.now()
+        payment.failed_at = now
     elif payment.status in (Payment.Status.PAID, Payment.Status.CANCELLED):
         logger.error("i'mport has no payment %s that we recorded as %s", payment.merchant_uid, payment.status)
         return
-    payment.synced_at = timezone.now()
+    payment.synced_at = now
     payment.save(update_fields=["status", "fail_reason", "failed_at", "synced_at", "updated_at"])

@@ -1,11 +1,13 @@
 """Idempotency-Key on registration: a retry gets the first answer without a second call to i'mport."""
 
+import datetime
 import json
 from http import HTTPStatus
 
 import pytest
 import requests
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.api import idempotency
 from billing.models import BillingKey, IdempotentRequest
@@ -165,3 +167,76 @@ def test_no_card_data_is_kept(iamport, token_client):
     for value in CARD_VALUES:
         assert value not in stored
     assert row.request_fingerprint != idempotency.fingerprint({**GOOD_CARD, "pwd_2digit": "13"})
+
+
+# --- a claim whose process died (issue 11 item 7) ---------------------------------------------------
+
+
+def dead_claim(user, *, records=None, seconds_ago=1):
+    """The claim of a request whose process was killed: unanswered, its lease over."""
+    return IdempotentRequest.objects.create(
+        owner=user,
+        endpoint="billing_keys.create",
+        key=KEY,
+        request_fingerprint=idempotency.fingerprint(GOOD_CARD),
+        locked_until=timezone.now() - datetime.timedelta(seconds=seconds_ago),
+        records=records or {},
+    )
+
+
+def test_a_live_claim_still_answers_409(iamport, token_client, user):
+    dead_claim(user, seconds_ago=-60)  # the lease runs for another minute
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert issue_calls(iamport) == 0
+
+
+def test_a_dead_claim_that_created_nothing_runs_the_request(iamport, token_client, user):
+    iamport.on_customer("POST")
+    dead_claim(user)
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert issue_calls(iamport) == 1
+    assert IdempotentRequest.objects.get().response_status == HTTPStatus.CREATED
+
+
+def test_a_dead_claim_whose_key_was_made_answers_from_it_without_sending_the_card_again(
+    iamport, token_client, user
+):
+    iamport.on_customer("GET")  # i'mport made the key; the dying process never recorded the answer
+    BillingKey.objects.create(owner=user, customer_uid="cu_made_before_crash")
+    dead_claim(user, records={"customer_uid": "cu_made_before_crash"})
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["customer_uid"] == "cu_made_before_crash"
+    assert BillingKey.objects.get().status == BillingKey.Status.ACTIVE
+    assert issue_calls(iamport) == 0
+    assert post(token_client).json()["customer_uid"] == "cu_made_before_crash"  # and it is kept
+
+
+def test_a_dead_claim_whose_key_i_mport_has_not_settled_answers_504(iamport, token_client, user):
+    iamport.on_customer("GET", status=404, body=envelope(code=1, message="존재하지 않습니다."))
+    BillingKey.objects.create(owner=user, customer_uid="cu_in_flight")
+    dead_claim(user, records={"customer_uid": "cu_in_flight"})
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.GATEWAY_TIMEOUT
+    assert response.json()["customer_uid"] == "cu_in_flight"
+    assert issue_calls(iamport) == 0
+
+
+def test_the_records_a_request_creates_are_noted_on_its_claim(iamport, token_client):
+    iamport.on_customer("POST", exc=requests.ReadTimeout("lost"))
+    iamport.on_customer("GET", exc=requests.ConnectionError("down"))
+
+    response = post(token_client)
+
+    claim = IdempotentRequest.objects.get()
+    assert claim.records == {"customer_uid": response.json()["customer_uid"]}

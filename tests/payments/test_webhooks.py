@@ -67,6 +67,24 @@ def test_a_repeated_delivery_is_a_duplicate(client, unknown_payment, ledger):
     assert [r.status_code for r in results] == [HTTPStatus.OK] * 3
     assert [r.json()["result"] for r in results] == ["processed", "duplicate", "duplicate"]
     assert WebhookDelivery.objects.count() == 3
+    assert ledger.calls("GET", "/payments/imp_") == 1  # repeats of one notification are not re-read
+
+
+def test_a_different_notification_of_the_same_payment_is_read(client, paid_payment, ledger):
+    first = body_for(ledger, "pay_paid_1")
+    deliver(client, first)
+    deliver(client, first)
+    deliver(client, {**first, "status": "cancelled"})
+
+    assert ledger.calls("GET", "/payments/imp_") == 2
+
+
+def test_a_notification_for_a_payment_we_do_not_have_costs_no_read(client, ledger):
+    ledger.add_paid("pay_not_ours", 1_000)
+    for _ in range(3):
+        deliver(client, body_for(ledger, "pay_not_ours"))
+
+    assert ledger.calls("GET", "/payments/") == 0
 
 
 def test_an_out_of_order_delivery_changes_nothing_wrongly(client, paid_payment, ledger, merchant_client):

@@ -1,0 +1,160 @@
+"""Issue 11 item 2: drift the short pass never sees, found and fixed by the full pass.
+
+Against the in-process sandbox (i'mport's multi-get, deletes and refunds as they behave), except where
+a read must be held at one moment (``responses``).
+"""
+
+import datetime
+from io import StringIO
+
+import pytest
+import responses
+from django.core.management import call_command
+from django.utils import timezone
+
+from billing import services
+from billing.cards import CardDetails
+from billing.iamport import get_client
+from billing.models import BillingKey, BillingKeyEvent, Payment, PaymentRefund
+from tests.iamport_mock import CUSTOMER_PATH, customer_annotation, envelope
+
+pytestmark = pytest.mark.django_db
+
+API = BillingKeyEvent.Source.API
+CARD = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+Status = BillingKey.Status
+
+
+def register(user) -> BillingKey:
+    return services.register_card(owner=user, card=CARD, source=API)
+
+
+def full(**kwargs):
+    return services.reconcile(mode="full", **kwargs)
+
+
+def test_a_key_deleted_at_i_mport_by_a_dead_delete_is_found_only_by_the_full_pass(sandbox, user):
+    key = register(user)
+    get_client().delete_billing_key(key.customer_uid)  # the delete landed; its process died before recording
+
+    short = services.reconcile(stale_before=timezone.now())
+    key.refresh_from_db()
+    assert (short.checked, key.status) == (0, Status.ACTIVE)
+
+    report = full()
+
+    key.refresh_from_db()
+    assert key.status == Status.DELETED
+    assert report.changes == [f"billing key {key.customer_uid}: active -> deleted"]
+
+
+def test_a_refund_whose_answer_was_lost_is_recorded_by_the_full_pass(sandbox, user):
+    key = register(user)
+    payment = services.charge_billing_key(billing_key=key, amount=9_000, name="May", actor=user, source=API)
+    get_client().cancel_payment(merchant_uid=payment.merchant_uid, amount=4_000, reason="x", checksum=9_000)
+
+    report = full()
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.cancelled_amount) == (Payment.Status.PAID, 4_000)
+    assert list(PaymentRefund.objects.values_list("amount", flat=True)) == [4_000]
+    assert report.changes == [
+        f"payment {payment.merchant_uid}: paid, corrected cancelled_amount, "
+        "cancel_reason, cancelled_at, refunds"
+    ]
+
+
+def test_full_pass_reads_keys_in_batches_and_a_window(sandbox, user):
+    keys = [register(user) for _ in range(3)]
+    for key in keys:
+        get_client().delete_billing_key(key.customer_uid)
+    BillingKey.objects.filter(pk=keys[0].pk).update(updated_at=timezone.now() - datetime.timedelta(days=3))
+
+    report = full(changed_since=timezone.now() - datetime.timedelta(hours=1), batch_size=1)
+
+    assert report.checked == 2
+    assert dict(BillingKey.objects.values_list("customer_uid", "status")) == {
+        keys[0].customer_uid: Status.ACTIVE,
+        keys[1].customer_uid: Status.DELETED,
+        keys[2].customer_uid: Status.DELETED,
+    }
+
+
+def test_a_key_deleted_here_but_still_at_i_mport_is_deleted_there(sandbox, user):
+    key = register(user)
+    BillingKey.objects.filter(pk=key.pk).update(status=Status.DELETED)
+
+    report = full()
+
+    with pytest.raises(Exception, match="customer_uid"):
+        get_client().get_billing_key(key.customer_uid)
+    assert report.changes == [f"billing key {key.customer_uid}: deleted at i'mport too"]
+
+
+def test_the_command_runs_the_full_pass(sandbox, user):
+    key = register(user)
+    get_client().delete_billing_key(key.customer_uid)
+    out = StringIO()
+
+    call_command("reconcile", "--full", "--changed-within", "1", "--batch-size", "10", stdout=out)
+
+    assert f"billing key {key.customer_uid}: active -> deleted" in out.getvalue()
+    assert "Reconciled (full): 1 checked, 1 changed, 0 could not be read." in out.getvalue()
+
+
+# --- a pending key, and a sync racing a delete ---------------------------------------------------
+
+
+def test_a_registration_in_flight_is_not_deleted_by_a_404_within_the_grace(iamport, user, settings):
+    key = BillingKey.objects.create(owner=user, customer_uid="cu_in_flight")  # pending: request in flight
+    iamport.on_customer("GET", status=404, body=envelope(code=1, message="존재하지 않습니다."))
+
+    services.sync_billing_key(billing_key=key, actor=None, source=API)
+    key.refresh_from_db()
+    assert key.status == Status.PENDING
+
+    settings.IAMPORT_UNKNOWN_GRACE_SECONDS = 0
+    services.sync_billing_key(billing_key=key, actor=None, source=API)
+    key.refresh_from_db()
+    assert key.status == Status.FAILED  # never registered; it was never an active key to delete
+
+
+def test_a_sync_racing_a_delete_never_brings_the_key_back(iamport, user):
+    key = BillingKey.objects.create(owner=user, customer_uid="cu_racing", status=Status.ACTIVE)
+
+    def read_then_delete_lands(request):
+        # i'mport answers the read while the key still exists; the delete is recorded before the answer is.
+        BillingKey.objects.filter(pk=key.pk).update(status=Status.DELETED)
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            __import__("json").dumps(envelope(customer_annotation("cu_racing"))),
+        )
+
+    iamport.mock.upsert(responses.CallbackResponse("GET", CUSTOMER_PATH, callback=read_then_delete_lands))
+
+    services.sync_billing_key(billing_key=key, actor=None, source=API)
+
+    key.refresh_from_db()
+    assert key.status == Status.DELETED
+
+
+# --- one record that cannot be mirrored does not stop the others ---------------------------------
+
+
+def test_a_multi_get_with_an_unreadable_item_falls_back_to_one_by_one(iamport, user):
+    good = BillingKey.objects.create(owner=user, customer_uid="cu_good", status=Status.UNKNOWN)
+    bad = BillingKey.objects.create(owner=user, customer_uid="cu_bad", status=Status.UNKNOWN)
+    iamport.mock.upsert(
+        "GET",
+        "https://api.iamport.kr/subscribe/customers",
+        json=envelope([customer_annotation("cu_good"), {"card_name": "no id"}]),
+    )
+    iamport.on_customer("GET")  # one by one: each key answers for itself
+
+    report = full()
+
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert (good.status, bad.status) == (Status.ACTIVE, Status.ACTIVE)
+    assert report.checked == 2
