@@ -228,10 +228,33 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Where the wait is: a charge waits on a card company for about a second, so a worker holds many in flight
+# on threads (docs/engine.md says why threads and not gevent). Give each worker IAMPORT_POOL_SIZE >= this
+# and DATABASE_POOL_SIZE (a few connections: a charge gives its connection back while i'mport answers).
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=200)
+CELERY_TASK_IGNORE_RESULT = True
+# A task not acknowledged within the visibility timeout is handed to another worker: far longer than any
+# task (a charge is bounded by i'mport's read timeout plus a check), and tasks carry no ETA (the sweep
+# claims due work from the database), so nothing waits in the broker for longer than a queue drains.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "subscriptions-sweep": {"task": "subscriptions.tasks.sweep", "schedule": 60.0},
 }
+# The sweep holds a lock in the broker's Redis for this long at most, so that two beats (or a beat and
+# ``renew_due --enqueue``) never sweep at once; a sweep that dies leaves it to expire.
+SUBSCRIPTION_SWEEP_LOCK_SECONDS = env.int("SUBSCRIPTION_SWEEP_LOCK_SECONDS", default=600)
+# Rows per query when the sweep walks due renewals and periods to open (keyset pagination).
+SUBSCRIPTION_SWEEP_BATCH = env.int("SUBSCRIPTION_SWEEP_BATCH", default=1000)
+# A renewal the sweep sent to the broker is not sent again for this long (a task lost with the broker is
+# sent again after it); longer than the queue takes to drain, or the backlog gets duplicates (harmless).
+SUBSCRIPTION_QUEUED_SECONDS = env.int("SUBSCRIPTION_QUEUED_SECONDS", default=3 * 3600)
+# At most this many calls per second to i'mport from every process together (shared through the Redis
+# cache); a call over it waits its turn. Empty: no limit.
+IAMPORT_MAX_CALLS_PER_SECOND = env.str("IAMPORT_MAX_CALLS_PER_SECOND", default="") or None
 
 # --- API -----------------------------------------------------------------------------------------
 REGISTRATION_RATE_PER_USER = env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None

@@ -186,6 +186,12 @@ class Renewal(models.Model):
         help_text="An engine process is charging it until then (wall clock); a crashed one's claim lapses.",
     )
     claim_token = models.CharField(max_length=32, blank=True, help_text="Which process holds the claim.")
+    queued_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Handed to the workers (a task is in the broker) until then: the sweep does not send it "
+        "again meanwhile. Cleared when a worker claims it; a task lost with the broker is sent again after.",
+    )
     paid_at = models.DateTimeField(null=True, blank=True, help_text="When it was paid.")
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the period opened.")
     updated_at = models.DateTimeField(auto_now=True, help_text="Last change to this row.")
@@ -195,7 +201,17 @@ class Renewal(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "period_start"], name="renewal_once_per_period"),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="renewal_status_next_attempt")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="renewal_status_next_attempt"),
+            # The sweep walks open renewals by id (keyset pagination): paid ones, the millions, never read.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status__in=["pending", "unknown"]),
+                name="renewal_open_by_id",
+            ),
+            # A run's counts (renew_due --status): the periods that started since the run began.
+            models.Index(fields=["period_start", "status"], name="renewal_period_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subscription_id}@{self.period_start:%Y-%m-%d}"

@@ -1,11 +1,8 @@
 """The reads for subscriptions, already scoped to their owner."""
 
-import datetime
-
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from .models import Plan, Renewal, RenewalAttempt, Subscription
 
@@ -53,22 +50,3 @@ def open_renewal(subscription: Subscription) -> Renewal | None:
         .order_by("period_start")
         .first()
     )
-
-
-def engine_status(now: datetime.datetime | None = None) -> dict[str, int]:
-    """Counts for ``renew_due --status``: due now, held by a process, and by status."""
-    now = now or timezone.now()
-    wall = timezone.now()
-    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lte=wall)
-    counts = Renewal.objects.aggregate(
-        due=Count("id", filter=Q(status__in=Renewal.OPEN, next_attempt_at__lte=now) & unclaimed),
-        in_flight=Count("id", filter=Q(claimed_until__gt=wall)),
-        pending=Count("id", filter=Q(status=Renewal.Status.PENDING)),
-        paid=Count("id", filter=Q(status=Renewal.Status.PAID)),
-        failed=Count("id", filter=Q(status=Renewal.Status.FAILED)),
-        unknown=Count("id", filter=Q(status=Renewal.Status.UNKNOWN)),
-    )
-    counts["periods_to_open"] = Subscription.objects.filter(
-        status__in=(Subscription.Status.TRIALING, Subscription.Status.ACTIVE), current_period_end__lte=now
-    ).count()
-    return counts

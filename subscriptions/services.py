@@ -290,22 +290,19 @@ class PassReport:
     opened: list[Renewal] = dataclasses.field(default_factory=list)
     ended: list[Subscription] = dataclasses.field(default_factory=list)
     results: list[AttemptResult] = dataclasses.field(default_factory=list)
-    enqueued: list[int] = dataclasses.field(default_factory=list)
 
 
 def renew_due(
     *,
     now: datetime.datetime,
     source: str = Source.COMMAND,
-    enqueue: bool = False,
     max_rounds: int = 200,
 ) -> PassReport:
-    """One full pass: open the periods that have begun, then charge or retry every due renewal.
+    """One full pass in this process: open the periods that have begun, then charge or retry every due
+    renewal, one at a time (the workers' way, at scale, is ``engine.sweep``).
 
-    Safe to run twice at once. In process (``enqueue=False``) it repeats until nothing is left to do,
-    so a clock moved over several periods charges each once and walks the retries already due;
-    ``enqueue=True`` hands each due renewal
-    to a worker instead (``tasks.attempt_renewal``).
+    Safe to run twice at once. It repeats until nothing is left to do, so a clock moved over several
+    periods charges each once and walks the retries already due.
     """
     report = PassReport()
     seen: set[int] = set()
@@ -321,12 +318,6 @@ def renew_due(
                 progress = True
         for renewal_id in renewals_due(now, exclude=seen):
             seen.add(renewal_id)
-            if enqueue:
-                from . import tasks
-
-                tasks.attempt_renewal.delay(renewal_id, now.isoformat())
-                report.enqueued.append(renewal_id)
-                continue
             result = attempt_renewal(renewal_id=renewal_id, now=now, actor=None, source=source)
             if result is not None:
                 report.results.append(result)
@@ -335,7 +326,7 @@ def renew_due(
                     # A retry already due by ``now`` (a clock moved over several retry days) runs in this
                     # pass too; unknown or unreachable outcomes wait for the next pass.
                     seen.discard(renewal_id)
-        if enqueue or not progress:
+        if not progress:
             break
     return report
 
@@ -426,6 +417,7 @@ def attempt_renewal(
     ).update(
         claimed_until=wall + datetime.timedelta(seconds=settings.SUBSCRIPTION_CLAIM_SECONDS),
         claim_token=token,
+        queued_until=None,  # out of the broker: the next sweep may send it again when it is due again
     )
     if not claimed:
         return None

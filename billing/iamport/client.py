@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
+from . import ratelimit
 from .errors import (
     IamportAuthError,
     IamportError,
@@ -163,6 +164,7 @@ class IamportClient:
     def fetch_token(self) -> AccessToken:
         """Ask i'mport for the access token (the same one while it is valid) and cache it."""
         try:
+            ratelimit.wait_turn()
             response = self.session.post(
                 self.base_url + "/users/getToken",
                 json={"imp_key": self._api_key, "imp_secret": self._api_secret},
@@ -241,6 +243,7 @@ class IamportClient:
         attempts = 1 if write else 2  # reads are safe to repeat once
         for attempt in range(attempts):
             try:
+                ratelimit.wait_turn()  # IAMPORT_MAX_CALLS_PER_SECOND, shared by every process
                 return self.session.request(
                     method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
                 )

@@ -25,7 +25,7 @@ from .billing_keys import (
     new_customer_uid,
     try_to_resolve_unknown_key,
 )
-from .calls import IamportCall
+from .calls import IamportCall, release_db_connection
 from .errors import PaymentConflict, PaymentError, RefundNotAllowed
 from .mirrors import mirror_key_from_payment, mirror_payment
 
@@ -287,6 +287,7 @@ def _claim_failed_attempt(payment: Payment) -> None:
 
 def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
     call = IamportCall(payment.billing_key, actor=actor, source=source, action=Action.CHARGE)
+    release_db_connection()  # a worker's 200 charges in flight hold a few pooled connections, not 200
     try:
         answer = call.client.pay_again(
             customer_uid=payment.billing_key.customer_uid,

@@ -1,17 +1,20 @@
 """One full pass of the renewal engine, in this process: ``renew_due [--now ISO-8601] [--dry-run]``.
 
-``--enqueue`` hands due renewals to the Celery workers instead (what beat runs every minute);
-``--status`` prints counts. ``--now`` in the future is refused unless DEBUG or the i'mport sandbox is in
-use: no customer is ever charged early in production.
+``--enqueue`` sweeps instead: opens the periods that have begun and hands due renewals to the Celery
+workers, in batches (what beat runs every minute; one sweep at a time). ``--status [--json] [--since]``
+prints the current run's counts (due, queued, in flight, paid, failed, unknown ...), read while it goes.
+``--now`` in the future is refused unless DEBUG or the i'mport sandbox is in use: no customer is ever
+charged early in production.
 """
 
 import datetime
+import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from subscriptions import calendar, selectors, services
+from subscriptions import calendar, engine, services
 from subscriptions.models import Renewal, Subscription
 
 # A clock a little ahead of this machine's is not "the future".
@@ -29,18 +32,39 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Print what is due; charge nothing.")
         parser.add_argument("--enqueue", action="store_true", help="Hand due renewals to the workers.")
-        parser.add_argument("--status", action="store_true", help="Print counts and do nothing else.")
+        parser.add_argument("--status", action="store_true", help="Print the run's counts; change nothing.")
+        parser.add_argument("--json", action="store_true", help="With --status: the counts as JSON.")
+        parser.add_argument(
+            "--since",
+            help="With --status: when the run began, ISO 8601 (default: the start of the day, in Seoul).",
+        )
 
     def handle(self, *args, now: str | None, dry_run: bool, enqueue: bool, status: bool, **options):
         moment = self._moment(now)
         if status:
-            counts = selectors.engine_status(moment)
-            self.stdout.write(" ".join(f"{name}={value}" for name, value in counts.items()))
+            since = self._parse(options["since"]) if options.get("since") else engine.run_start(moment)
+            counts = engine.run_status(since=since, now=moment)
+            if options["json"]:
+                self.stdout.write(
+                    json.dumps({"since": since.isoformat(), "now": moment.isoformat(), **counts})
+                )
+            else:
+                self.stdout.write(" ".join(f"{name}={value}" for name, value in counts.items()))
             return
         if dry_run:
             self._dry_run(moment)
             return
-        report = services.renew_due(now=moment, enqueue=enqueue)
+        if enqueue:
+            swept = engine.sweep(now=moment)
+            if swept.locked_out:
+                self.stdout.write("Another sweep is running: nothing done.")
+                return
+            self.stdout.write(
+                f"Swept at {moment.isoformat()}: {swept.opened} opened, {swept.ended} ended, "
+                f"{swept.enqueued} enqueued."
+            )
+            return
+        report = services.renew_due(now=moment)
         for subscription in report.ended:
             self.stdout.write(f"subscription {subscription.pk}: ended at the end of its period")
         for renewal in report.opened:
@@ -54,23 +78,23 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"renewal {renewal.pk} ({where}): {result.action} {result.merchant_uid}".rstrip()
             )
-        for renewal_id in report.enqueued:
-            self.stdout.write(f"renewal {renewal_id}: enqueued")
         paid = sum(1 for result in report.results if result.action == "paid")
         self.stdout.write(
             f"Done at {moment.isoformat()}: {len(report.opened)} opened, {len(report.ended)} ended, "
-            f"{len(report.results)} attempted ({paid} paid), {len(report.enqueued)} enqueued."
+            f"{len(report.results)} attempted ({paid} paid)."
         )
+
+    def _parse(self, value: str) -> datetime.datetime:
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise CommandError("times must be ISO 8601, e.g. 2027-01-31T09:00:00+09:00") from None
+        return moment.replace(tzinfo=calendar.SEOUL) if timezone.is_naive(moment) else moment
 
     def _moment(self, now: str | None) -> datetime.datetime:
         if not now:
             return services.engine_now()
-        try:
-            moment = datetime.datetime.fromisoformat(now)
-        except ValueError:
-            raise CommandError("--now must be an ISO 8601 time, e.g. 2027-01-31T09:00:00+09:00") from None
-        if timezone.is_naive(moment):
-            moment = moment.replace(tzinfo=calendar.SEOUL)
+        moment = self._parse(now)
         if moment > timezone.now() + _TOLERANCE and not (settings.DEBUG or services.sandbox_in_use()):
             raise CommandError("--now in the future is refused here: customers are never charged early.")
         return moment
