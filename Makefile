@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test stress lint check-migrations check-messages messages ci sandbox bench clean
+.PHONY: run test stress engine-test bench-renewals lint check-migrations check-messages messages ci sandbox bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,21 @@ STRESS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/stress
 STRESS_CACHE_URL ?= redis://127.0.0.1:6379/14
 stress: $(VENV)/.installed
 	DATABASE_URL=$(STRESS_DATABASE_URL) CACHE_URL=$(STRESS_CACHE_URL) $(BIN)/pytest -m stress tests/stress
+
+# The engine suite (docs/engine.md): real Celery workers on a Redis broker, killed with SIGKILL, a broker
+# restart, database connections killed, the shared rate limit. PostgreSQL and Redis on 127.0.0.1; CI's
+# second pass runs it within `make test` too.
+ENGINE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/engine
+ENGINE_CACHE_URL ?= redis://127.0.0.1:6379/4
+ENGINE_BROKER_URL ?= redis://127.0.0.1:6379/3
+engine-test: $(VENV)/.installed
+	DATABASE_URL=$(ENGINE_DATABASE_URL) CACHE_URL=$(ENGINE_CACHE_URL) ENGINE_BROKER_URL=$(ENGINE_BROKER_URL) \
+		$(BIN)/pytest -m engine tests/engine
+
+# The renewal benchmark (docs/benchmarks.md): 100,000 due subscriptions, workers on Redis, the sandbox with
+# latency. Long (tens of minutes); not in CI. BENCH_ARGS="--count 20000 --latency 5" etc.
+bench-renewals: $(VENV)/.installed
+	$(BIN)/python benchmarks/renewals.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

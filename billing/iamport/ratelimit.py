@@ -5,7 +5,8 @@ a call over the limit waits its turn, it is never dropped. With the cache on Red
 (one Lua script, Redis's own clock), so the web processes and every Celery worker share it; without Redis
 (the built-in sandbox, the SQLite test run) the limiter is local to the process. Empty or 0 = no limit.
 
-Slots spaced ``1/limit`` apart mean that no one-second window ever holds more than ``limit`` calls.
+Slots are spaced ``1/(0.95 limit)`` apart: a call leaves a few milliseconds after its slot (a thread
+woken late, the network), and the margin keeps any one-second window, as i'mport counts it, at ``limit``.
 """
 
 import threading
@@ -16,6 +17,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 KEY = "iamport:rate:next-slot"
+_MARGIN = 0.95  # of the limit used: the slack that absorbs a call's jitter on its way out
 
 # KEYS[1]: the next free slot (microseconds, Redis's clock); ARGV[1]: the spacing in microseconds.
 # Returns how long the caller waits (microseconds) before its call may go.
@@ -59,7 +61,7 @@ def wait_turn() -> float:
     limit = max_calls_per_second()
     if not limit:
         return 0.0
-    spacing = 1.0 / limit
+    spacing = 1.0 / (limit * _MARGIN)
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         # The cache's own Redis client (a shared connection pool), not a connection per call.
