@@ -170,38 +170,38 @@ def open_periods(subscription_ids: list[int], now: datetime.datetime) -> tuple[i
             .select_related("plan")
             .filter(pk__in=subscription_ids, status__in=LIVE_TO_ROLL, current_period_end__lte=now)
         )
-        renewals = []
+        renewals, rolled, ending = [], [], []
         wall = timezone.now()
         for subscription in subscriptions:
+            # Locked (or, on SQLite, inside a transaction no other writer overlaps): its period moves once.
             start = subscription.current_period_end
+            subscription.updated_at = wall
             if subscription.cancel_at_period_end:
-                ended += Subscription.objects.filter(pk=subscription.pk, current_period_end=start).update(
-                    status=Subscription.Status.ENDED, ended_at=start, updated_at=wall
-                )
+                subscription.status = Subscription.Status.ENDED
+                subscription.ended_at = start
+                ending.append(subscription)
                 continue
             plan = subscription.plan
-            end = calendar.period_end_after(
-                subscription.billing_anchor, plan.interval, plan.interval_count, start
-            )
-            won = Subscription.objects.filter(
-                pk=subscription.pk, status__in=LIVE_TO_ROLL, current_period_end=start
-            ).update(
-                status=Subscription.Status.ACTIVE,
-                current_period_start=start,
-                current_period_end=end,
-                updated_at=wall,
-            )
-            if won:
-                renewals.append(
-                    Renewal(
-                        subscription=subscription,
-                        period_start=start,
-                        period_end=end,
-                        amount=plan.amount,
-                        name=plan.name[:40],
-                        next_attempt_at=start,
-                    )
+            anchor = subscription.billing_anchor
+            end = calendar.period_end_after(anchor, plan.interval, plan.interval_count, start)
+            subscription.status = Subscription.Status.ACTIVE
+            subscription.current_period_start, subscription.current_period_end = start, end
+            rolled.append(subscription)
+            renewals.append(
+                Renewal(
+                    subscription=subscription,
+                    period_start=start,
+                    period_end=end,
+                    amount=plan.amount,
+                    name=plan.name[:40],
+                    next_attempt_at=start,
                 )
+            )
+        Subscription.objects.bulk_update(ending, ["status", "ended_at", "updated_at"])
+        Subscription.objects.bulk_update(
+            rolled, ["status", "current_period_start", "current_period_end", "updated_at"]
+        )
+        ended = len(ending)
         Renewal.objects.bulk_create(renewals)
         opened = len(renewals)
     return opened, ended

@@ -31,7 +31,9 @@ def database_url() -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{port}/{db['NAME']}"
 
 
-def seed_due_subscriptions(count: int, billing_key: BillingKey, *, ended_ago: float = 3600) -> Plan:
+def seed_due_subscriptions(
+    count: int, billing_key: BillingKey, *, ended_ago: float = 3600, prefix: str = ""
+) -> Plan:
     """``count`` active subscriptions whose period ended ``ended_ago`` seconds ago, on one billing key,
     each of its own owner (bulk inserts: no i'mport call, no password hashing)."""
     User = get_user_model()
@@ -42,7 +44,7 @@ def seed_due_subscriptions(count: int, billing_key: BillingKey, *, ended_ago: fl
     for first in range(0, count, batch):
         size = min(batch, count - first)
         owners = User.objects.bulk_create(
-            [User(username=f"engine-{first + i}", password="!") for i in range(size)]
+            [User(username=f"engine-{prefix}{first + i}", password="!") for i in range(size)]
         )
         Subscription.objects.bulk_create(
             [
