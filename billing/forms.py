@@ -1,10 +1,11 @@
 """Forms of the customer web pages."""
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
+
+from billing.conf import billing_settings
 
 from .cards import NORMALIZERS
 
@@ -55,8 +56,8 @@ class CardRegistrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The merchant's plan, from settings: the customer can take it or not, never change the amount.
         self.fields["pay_now"].label = _("Pay the first payment now (₩%(amount)s — %(name)s)") % {
-            "amount": f"{settings.BILLING_FIRST_PAYMENT_AMOUNT:,}",
-            "name": settings.BILLING_FIRST_PAYMENT_NAME,
+            "amount": f"{billing_settings.FIRST_PAYMENT_AMOUNT:,}",
+            "name": billing_settings.FIRST_PAYMENT_NAME,
         }
 
     def clean(self):
@@ -75,4 +76,5 @@ class SignUpForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
-        fields = ("username", "email")
+        # The host's user model (AUTH_USER_MODEL) may sign in by email and have no username at all.
+        fields = tuple(dict.fromkeys((model.USERNAME_FIELD, model.get_email_field_name())))

@@ -14,13 +14,14 @@ Permissions are never cached: they are read per request as before.
 
 import hashlib
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+
+from billing.conf import billing_settings
 
 
 def _cache_key(token_key: str) -> str:
@@ -36,7 +37,7 @@ class CachedTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, with the token's user cached (see the module)."""
 
     def authenticate_credentials(self, key):
-        seconds = settings.API_TOKEN_CACHE_SECONDS
+        seconds = billing_settings.API_TOKEN_CACHE_SECONDS
         if seconds <= 0:
             return super().authenticate_credentials(key)
         fields = _cached_fields()

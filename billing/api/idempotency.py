@@ -30,6 +30,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.conf import billing_settings
 from billing.models import IdempotentRequest
 from billing.services import BillingError
 
@@ -112,7 +113,7 @@ def _respond(handle: Callable[[], Response]) -> Response:
 
 def _claim(owner, endpoint: str, key: str, request_fingerprint: str) -> IdempotentRequest:
     """This request's row: new (unanswered), or the earlier one when it matches. Raises on conflict."""
-    expired = timezone.now() - datetime.timedelta(seconds=settings.IDEMPOTENCY_RETENTION)
+    expired = timezone.now() - datetime.timedelta(seconds=billing_settings.IDEMPOTENCY_RETENTION)
     IdempotentRequest.objects.filter(owner=owner, created_at__lt=expired).delete()
     try:
         with transaction.atomic():

@@ -13,16 +13,16 @@ from http import HTTPStatus
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, serializers
+from rest_framework import permissions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import selectors, services
 from billing.models import BillingKeyEvent, Payment
 
 from . import idempotency, schema
+from .base import BillingAPIView, BillingGenericAPIView
 from .payment_serializers import PaymentOutputSerializer
 
 TAG = ["payments"]
@@ -56,6 +56,7 @@ def has_permission(perm: str) -> type[permissions.BasePermission]:
 
 
 class PaymentPagination(CursorPagination):
+    page_size = 50
     ordering = ("-created_at", "-id")
 
 
@@ -77,7 +78,7 @@ class RefundInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class PaymentListCreateView(generics.GenericAPIView):
+class PaymentListCreateView(BillingGenericAPIView):
     """GET: your payments, newest first. POST: charge a billing key (needs ``billing.charge_billingkey``)."""
 
     serializer_class = PaymentOutputSerializer
@@ -133,7 +134,7 @@ class PaymentListCreateView(generics.GenericAPIView):
         return payment_answer(payment, created=HTTPStatus.CREATED)
 
 
-class PaymentDetailView(APIView):
+class PaymentDetailView(BillingAPIView):
     """One of your payments (404 for another customer's)."""
 
     @extend_schema(
@@ -151,7 +152,7 @@ class PaymentDetailView(APIView):
         return Response(PaymentOutputSerializer(payment).data)
 
 
-class PaymentRefundView(APIView):
+class PaymentRefundView(BillingAPIView):
     """Refund a payment, in full or in part (needs ``billing.refund_payment``)."""
 
     permission_classes = [permissions.IsAuthenticated, has_permission("billing.refund_payment")]

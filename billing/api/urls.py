@@ -8,7 +8,7 @@ from django.urls import path, re_path
 from . import billing_keys, payments
 from .tokens import ObtainTokenView
 
-app_name = "api"
+app_name = "billing_api"
 
 
 def no_such_endpoint(request: HttpRequest) -> JsonResponse:

@@ -9,12 +9,12 @@ never by sending the charge again. Each call leaves a ``BillingKeyEvent`` on the
 import logging
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.cards import CardDetails
+from billing.conf import billing_settings
 from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown, IamportRefused
 from billing.models import BillingKey, BillingKeyEvent, Payment
 
@@ -27,7 +27,7 @@ from .billing_keys import (
 )
 from .calls import IamportCall
 from .errors import PaymentConflict, PaymentError, RefundNotAllowed
-from .mirrors import mirror_key_from_payment, mirror_payment
+from .mirrors import mirror_key_from_payment, mirror_payment, note_payment_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ def register_card_and_pay(
             merchant_uid=new_merchant_uid(),
             billing_key=billing_key,
             owner=owner,
-            amount=settings.BILLING_FIRST_PAYMENT_AMOUNT,
-            name=settings.BILLING_FIRST_PAYMENT_NAME,
+            amount=billing_settings.FIRST_PAYMENT_AMOUNT,
+            name=billing_settings.FIRST_PAYMENT_NAME,
         )
     call = IamportCall(billing_key, actor=actor, source=source, action=Action.ISSUE_AND_PAY)
     try:
@@ -68,7 +68,7 @@ def register_card_and_pay(
             name=payment.name,
             card=for_iamport(card),
             customer_uid=billing_key.customer_uid,
-            pg=settings.IAMPORT_PG,
+            pg=billing_settings.PG,
             **_payment_extras(),
         )
     except IamportOutcomeUnknown as error:
@@ -295,7 +295,7 @@ def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
 
 
 def _payment_extras() -> dict[str, str]:
-    return {"notice_url": settings.IAMPORT_NOTICE_URL} if settings.IAMPORT_NOTICE_URL else {}
+    return {"notice_url": billing_settings.NOTICE_URL} if billing_settings.NOTICE_URL else {}
 
 
 def _record_payment_failure(
@@ -321,6 +321,7 @@ def _fail_unsent_payment(payment: Payment, error: IamportError) -> None:
     payment.fail_reason = (error.message or "i'mport could not be reached; nothing was charged.")[:500]
     payment.failed_at = timezone.now()
     payment.save(update_fields=["status", "fail_reason", "failed_at", "updated_at"])
+    note_payment_outcome(payment)
 
 
 def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> None:
@@ -332,10 +333,11 @@ def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> 
 
 def _apply_payment_not_found(payment: Payment) -> None:
     """i'mport has no payment with this merchant_uid."""
+    was = payment.status
     if payment.status in (Payment.Status.UNKNOWN, Payment.Status.READY):
         # A charge that timed out may still be in flight at i'mport: wait out the grace period.
         age = (timezone.now() - payment.created_at).total_seconds()
-        if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
+        if age < billing_settings.UNKNOWN_GRACE_SECONDS:
             return
         payment.status = Payment.Status.FAILED
         payment.fail_reason = "i'mport never received this charge; nothing was charged."
@@ -345,3 +347,5 @@ def _apply_payment_not_found(payment: Payment) -> None:
         return
     payment.synced_at = timezone.now()
     payment.save(update_fields=["status", "fail_reason", "failed_at", "synced_at", "updated_at"])
+    if payment.status != was:
+        note_payment_outcome(payment)
