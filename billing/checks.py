@@ -12,6 +12,7 @@ They run with every management command (``check``, ``migrate``, ``runserver``) a
 | billing.E005 | a malformed throttle rate, or a rate for a throttle that does not exist |
 | billing.E006 | the in-process sandbox with DEBUG off |
 | billing.E007 | an API URL that is not https with DEBUG off |
+| billing.E008 | a ``CACHE`` alias that ``CACHES`` does not define |
 | billing.W001 | an old top-level setting (``IAMPORT_API_KEY`` ...) that billing no longer reads |
 """
 
@@ -56,7 +57,19 @@ def check_billing_settings(app_configs=None, **kwargs) -> list:
     problems = _unknown_keys(configured) + _wrong_types(configured)
     if any(problem.id == "billing.E003" for problem in problems):
         return problems  # the checks below read the values: only once their types are right
-    return problems + _rates() + _production() + _old_names(configured)
+    return problems + _rates() + _cache() + _production() + _old_names(configured)
+
+
+def _cache() -> list:
+    if billing_settings.CACHE in settings.CACHES:
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['CACHE'] = {billing_settings.CACHE!r} is not an alias of CACHES.",
+            hint=f"Use one of {', '.join(settings.CACHES)} (shared by every worker: Redis in production).",
+            id="billing.E008",
+        )
+    ]
 
 
 def _unknown_keys(configured: dict) -> list:

@@ -6,12 +6,13 @@ once. ``billing.checks`` explains a missing, misspelt or ill-typed value; docs/s
 key (a test keeps it equal to ``DEFAULTS``).
 
 Apart from ``BILLING``, billing reads only Django's own settings (``DEBUG``, ``SECRET_KEY``,
-``AUTH_USER_MODEL``, ``LOGIN_URL``, ``DATA_UPLOAD_MAX_MEMORY_SIZE``).
+``AUTH_USER_MODEL``, ``LOGIN_URL``, ``CACHES``, ``DATA_UPLOAD_MAX_MEMORY_SIZE``).
 """
 
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import BaseCache, caches
 
 SETTING_NAME = "BILLING"
 PRODUCTION_API_URL = "https://api.iamport.kr"
@@ -55,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     # the API
     "IDEMPOTENCY_RETENTION": 24 * 3600,
     "API_TOKEN_CACHE_SECONDS": 60,
+    # the Django cache (an alias of CACHES) holding the access token, throttle counters and token cache
+    "CACHE": "default",
 }
 
 # What each key must be (checked by billing.checks, billing.E005).
@@ -81,6 +84,7 @@ TYPES: dict[str, type | tuple[type, ...]] = {
     "NUM_PROXIES": int,
     "IDEMPOTENCY_RETENTION": int,
     "API_TOKEN_CACHE_SECONDS": int,
+    "CACHE": str,
 }
 
 
@@ -102,3 +106,8 @@ class BillingSettings:
 
 
 billing_settings = BillingSettings()
+
+
+def billing_cache() -> BaseCache:
+    """The cache billing keeps its shared state in: ``BILLING["CACHE"]`` of the host's ``CACHES``."""
+    return caches[billing_settings.CACHE]

@@ -10,10 +10,9 @@ Plain Django: the services feed it without importing DRF; ``billing.throttling``
 
 import datetime
 
-from django.core.cache import cache
 from django.utils import timezone
 
-from billing.conf import billing_settings
+from billing.conf import billing_cache, billing_settings
 from billing.models import BillingKeyEvent
 
 _REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
@@ -32,17 +31,17 @@ def note_refusal(user) -> None:
     ``REGISTRATION_REFUSALS_FREE`` unchecked attempts before the trail is read again.
     """
     key, window = _refusal_counter_key(user.pk), billing_settings.REFUSAL_WINDOW
-    cache.add(key, 0, timeout=window)
+    billing_cache().add(key, 0, timeout=window)
     try:
-        cache.incr(key)
+        billing_cache().incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-    cache.touch(key, timeout=window)
+        billing_cache().set(key, 1, timeout=window)
+    billing_cache().touch(key, timeout=window)
 
 
 def counted_refusals(user) -> int:
     """Refusals counted for ``user`` by ``note_refusal``: never fewer than the window holds (see there)."""
-    return cache.get(_refusal_counter_key(user.pk)) or 0
+    return billing_cache().get(_refusal_counter_key(user.pk)) or 0
 
 
 def refusal_cooldown(refusals: int) -> int:

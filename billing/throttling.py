@@ -14,10 +14,9 @@ The refusal cool-down itself (its counter and the read of the audit trail) is
 import hashlib
 import time
 
-from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from billing.conf import billing_settings
+from billing.conf import billing_cache, billing_settings
 from billing.cooldown import cooldown_left, counted_refusals, note_refusal, refusal_cooldown
 
 __all__ = [  # the cool-down's functions live in billing.cooldown; named here for existing callers
@@ -61,13 +60,13 @@ def count_in_window(key: str, duration: int, now: float | None = None) -> tuple[
     remaining = (window + 1) * duration - now
     window_key = f"{key}:{window}"
     # Outlives its window by a margin, so it cannot expire between the add and the incr below.
-    cache.add(window_key, 0, timeout=duration + 60)
+    billing_cache().add(window_key, 0, timeout=duration + 60)
     try:
-        return cache.incr(window_key), remaining
+        return billing_cache().incr(window_key), remaining
     except ValueError:  # evicted between the add and the incr
-        if cache.add(window_key, 1, timeout=duration + 60):
+        if billing_cache().add(window_key, 1, timeout=duration + 60):
             return 1, remaining
-        return cache.incr(window_key), remaining
+        return billing_cache().incr(window_key), remaining
 
 
 class _ScopedRateThrottle(SimpleRateThrottle):

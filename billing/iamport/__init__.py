@@ -2,7 +2,7 @@
 
 import threading
 
-from billing.conf import billing_settings
+from billing.conf import billing_cache, billing_settings
 
 from .client import IamportClient
 
@@ -39,6 +39,7 @@ def build_client_from_settings() -> IamportClient:
         connect_timeout=billing_settings.CONNECT_TIMEOUT,
         read_timeout=billing_settings.READ_TIMEOUT,
         pool_size=billing_settings.POOL_SIZE,
+        token_cache=billing_cache(),
     )
     if billing_settings.SANDBOX:
         from .sandbox import SandboxAdapter, make_app

@@ -111,3 +111,7 @@ def test_registered_with_djangos_checks(settings):
     settings.BILLING = {"API_KEY": "live_key"}
     with pytest.raises(SystemCheckError, match=r"billing\.E004"):
         call_command("check")
+
+
+def test_an_unknown_cache_alias(settings):
+    assert ids(settings, **PRODUCTION, CACHE="billing") == ["billing.E008"]
