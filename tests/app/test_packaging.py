@@ -1,5 +1,6 @@
 """The wheel ships every file billing needs: each non-Python file is matched by a package-data glob."""
 
+import re
 import tomllib
 from pathlib import Path, PurePosixPath
 
@@ -71,3 +72,11 @@ def test_runtime_dependencies_are_ranges_not_pins():
     dependencies = pyproject()["project"]["dependencies"]
     assert dependencies
     assert not [dependency for dependency in dependencies if "==" in dependency]
+
+
+def test_the_changelog_describes_the_version_being_built():
+    import billing
+
+    versions = re.findall(r"^## (\d+\.\d+\.\d+)", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
+    assert versions[0] == billing.__version__
+    assert pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "billing.__version__"}

@@ -39,6 +39,11 @@ def test_the_system_checks_pass_as_configured():
     call_command("check")  # raises SystemCheckError on any billing.E...
 
 
+@pytest.mark.django_db
+def test_billings_migrations_are_complete_with_the_shops_user_model():
+    call_command("makemigrations", "billing", check=True, dry_run=True)  # exits 1 on a missing one
+
+
 @pytest.fixture
 def customer(db):
     return User.objects.create_user("jimin@example.com", PASSWORD, display_name="Jimin")
