@@ -122,7 +122,7 @@ def owners_matching(term: str) -> list[int]:
     user_model = get_user_model()  # the host's (AUTH_USER_MODEL): its own login field and email field
     matches = Q(**{user_model.USERNAME_FIELD: term})
     email_field = user_model.get_email_field_name()
-    if email_field != user_model.USERNAME_FIELD and _has_field(user_model, email_field):
+    if _has_field(user_model, email_field):
         matches |= Q(**{f"{email_field}__iexact": term})
     return list(user_model.objects.filter(matches).values_list("pk", flat=True)[:MAX_OWNERS_PER_SEARCH])
 

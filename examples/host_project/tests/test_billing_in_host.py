@@ -142,3 +142,12 @@ def test_the_card_pages_send_a_stranger_to_the_shops_own_login_page(client):
     answer = client.get(reverse("billing:card-list"))
     assert answer.status_code == HTTPStatus.FOUND
     assert answer["Location"].startswith("/members/sign-in/?next=")
+
+
+@pytest.mark.django_db
+def test_support_staff_find_a_customer_by_the_shops_login_field_and_email(customer):
+    from billing import selectors
+    from billing.admin.base import owners_matching
+
+    assert owners_matching("JIMIN@example.com") == [customer.pk]
+    assert list(selectors.billing_keys_for_staff(owner=customer.email)) == []
