@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test stress lint check-migrations check-messages messages ci sandbox bench clean
+.PHONY: run test stress lint check-migrations check-messages messages ci sandbox bench host-test wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,5 +60,15 @@ sandbox: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# billing as a merchant installs it: the wheel, built from this checkout (into dist/).
+wheel: $(VENV)/.installed
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	rm -rf build *.egg-info
+	@ls dist/*.whl
+
+# The wheel installed into a new virtualenv, and the example host project's tests run with it (~1 min).
+host-test: $(VENV)/.installed
+	PYTHON=$(BIN)/python examples/host_project/check_wheel.sh
+
 clean:
-	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3
+	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3 build dist *.egg-info

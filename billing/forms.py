@@ -3,12 +3,13 @@
 import re
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
+
+from billing.conf import billing_settings
 
 from .cards import NORMALIZERS
 from .display import format_won
@@ -105,8 +106,8 @@ class CardRegistrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The merchant's plan, from settings: the customer can take it or not, never change the amount.
         self.fields["pay_now"].label = _("Pay the first payment now (%(amount)s, %(name)s)") % {
-            "amount": format_won(settings.BILLING_FIRST_PAYMENT_AMOUNT),
-            "name": gettext(settings.BILLING_FIRST_PAYMENT_NAME),
+            "amount": format_won(billing_settings.FIRST_PAYMENT_AMOUNT),
+            "name": gettext(billing_settings.FIRST_PAYMENT_NAME),
         }
 
     @sensitive_variables()  # the expiry is card data
@@ -130,4 +131,5 @@ class SignUpForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
-        fields = ("username", "email")
+        # The host's user model (AUTH_USER_MODEL) may sign in by email and have no username at all.
+        fields = tuple(dict.fromkeys((model.USERNAME_FIELD, model.get_email_field_name())))

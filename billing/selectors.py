@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -30,7 +31,7 @@ def billing_keys_for_staff(*, owner: str | None = None, status: str | None = Non
     """
     keys = BillingKey.objects.select_related("owner")
     if owner is not None:
-        by_owner = Q(owner__username=owner)
+        by_owner = Q(**{f"owner__{get_user_model().USERNAME_FIELD}": owner})
         if owner.isascii() and owner.isdigit() and len(owner) <= 18:  # "²".isdigit(); ids are 64-bit
             by_owner |= Q(owner_id=int(owner))
         keys = keys.filter(by_owner)

@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import conf
 from billing import services as billing_services
 from billing.models import BillingKey, BillingKeyEvent, Payment
 
@@ -265,7 +266,7 @@ def retry_now(*, renewal: Renewal, actor: AbstractBaseUser | None, now: datetime
 
 def sandbox_in_use() -> bool:
     """The built-in sandbox, or a served one (its published credentials): never a real i'mport."""
-    return settings.IAMPORT_USE_BUILTIN_SANDBOX or settings.IAMPORT_API_KEY == "sandbox_key"
+    return conf.sandbox_in_use()
 
 
 def engine_now() -> datetime.datetime:

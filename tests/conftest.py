@@ -14,7 +14,7 @@ PASSWORD = "pw-Test-12345"
 @pytest.fixture(autouse=True)
 def _isolated_iamport(settings, tmp_path):
     """Each test gets its own sandbox state, an empty token cache and a freshly built client."""
-    settings.IAMPORT_SANDBOX_STATE = str(tmp_path / "iamport_sandbox.sqlite3")
+    settings.BILLING = {**settings.BILLING, "SANDBOX_STATE": str(tmp_path / "iamport_sandbox.sqlite3")}
     cache.clear()
     reset_client()
     yield
@@ -25,10 +25,13 @@ def _isolated_iamport(settings, tmp_path):
 @pytest.fixture
 def iamport(settings):
     """i'mport mocked at the transport (``responses``), with answers shaped like the V1 spec's."""
-    settings.IAMPORT_USE_BUILTIN_SANDBOX = False
-    settings.IAMPORT_API_URL = IamportMock.base_url
-    settings.IAMPORT_API_KEY = "test_key"
-    settings.IAMPORT_API_SECRET = "test_secret"
+    settings.BILLING = {
+        **settings.BILLING,
+        "SANDBOX": False,
+        "API_URL": IamportMock.base_url,
+        "API_KEY": "test_key",
+        "API_SECRET": "test_secret",
+    }
     reset_client()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield IamportMock(mock)
@@ -37,10 +40,13 @@ def iamport(settings):
 @pytest.fixture
 def sandbox(settings):
     """The built-in sandbox, in-process, with a state file of this test's own."""
-    settings.IAMPORT_USE_BUILTIN_SANDBOX = True
-    settings.IAMPORT_API_URL = "https://api.iamport.kr"
-    settings.IAMPORT_API_KEY = "sandbox_key"
-    settings.IAMPORT_API_SECRET = "sandbox_secret"
+    settings.BILLING = {
+        **settings.BILLING,
+        "SANDBOX": True,
+        "API_URL": "https://api.iamport.kr",
+        "API_KEY": "sandbox_key",
+        "API_SECRET": "sandbox_secret",
+    }
     reset_client()
 
 

@@ -63,8 +63,11 @@ def wait_until_answering(url: str, process: subprocess.Popen, limit: float = 30.
 
 def point_the_site_at(settings, url: str) -> None:
     """The site's i'mport client, rebuilt to talk to ``url`` with the sandbox's credentials."""
-    settings.IAMPORT_USE_BUILTIN_SANDBOX = False
-    settings.IAMPORT_API_URL = url
-    settings.IAMPORT_API_KEY = KEY
-    settings.IAMPORT_API_SECRET = SECRET
+    settings.BILLING = {
+        **settings.BILLING,
+        "SANDBOX": False,
+        "API_URL": url,
+        "API_KEY": KEY,
+        "API_SECRET": SECRET,
+    }
     reset_client()

@@ -137,11 +137,16 @@ def owners_matching(term: str) -> list[int]:
 
     Both are index lookups: username is unique; ``UPPER(email)`` is indexed by migration 0003.
     """
-    return list(
-        get_user_model()
-        .objects.filter(Q(username=term) | Q(email__iexact=term))
-        .values_list("pk", flat=True)[:MAX_OWNERS_PER_SEARCH]
-    )
+    user_model = get_user_model()  # the host's (AUTH_USER_MODEL): its own login field and email field
+    matches = Q(**{user_model.USERNAME_FIELD: term})
+    email_field = user_model.get_email_field_name()
+    if _has_field(user_model, email_field):
+        matches |= Q(**{f"{email_field}__iexact": term})
+    return list(user_model.objects.filter(matches).values_list("pk", flat=True)[:MAX_OWNERS_PER_SEARCH])
+
+
+def _has_field(model, name: str) -> bool:
+    return any(field.name == name for field in model._meta.get_fields())
 
 
 def confirmation_page(

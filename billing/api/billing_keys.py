@@ -13,16 +13,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
 from billing.models import BillingKeyEvent, Payment
 from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 from . import idempotency, schema
+from .base import BillingAPIView, BillingGenericAPIView
 from .pagination import NewestFirstPagination
 from .parsers import BoundedJSONParser
 from .payment_serializers import PaymentOutputSerializer
@@ -59,7 +59,7 @@ class BillingKeyPagination(NewestFirstPagination):
     pass
 
 
-class BillingKeysView(generics.GenericAPIView):
+class BillingKeysView(BillingGenericAPIView):
     """``GET``: list billing keys. ``POST``: register a card (throttled, idempotent with a key)."""
 
     parser_classes = [BoundedJSONParser]
@@ -186,7 +186,7 @@ def _register_and_pay(request: Request, data: dict) -> Response:
     return Response({**key_body, "payment": payment_body}, status=HTTPStatus.CREATED)
 
 
-class BillingKeyView(APIView):
+class BillingKeyView(BillingAPIView):
     """``GET``: one of your billing keys. ``DELETE``: remove it at i'mport."""
 
     @extend_schema(
@@ -231,7 +231,7 @@ class BillingKeyView(APIView):
         return Response(BillingKeySerializer(billing_key).data)
 
 
-class BillingKeySyncView(APIView):
+class BillingKeySyncView(BillingAPIView):
     """``POST``: re-read one of your billing keys from i'mport, the source of truth."""
 
     @extend_schema(

@@ -15,6 +15,7 @@ class NewestFirstPagination(CursorPagination):
     """Newest first, by ``created_at`` then ``id``; the cursor's position must be a datetime."""
 
     ordering = ("-created_at", "-id")
+    page_size = 50  # billing's own, whatever the host's REST_FRAMEWORK says
 
     def decode_cursor(self, request):
         cursor = super().decode_cursor(request)

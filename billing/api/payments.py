@@ -14,15 +14,15 @@ from http import HTTPStatus
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, serializers
+from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
 from billing.models import BillingKeyEvent, Payment
 
 from . import idempotency, schema
+from .base import BillingAPIView, BillingGenericAPIView
 from .pagination import NewestFirstPagination
 from .payment_serializers import PaymentOutputSerializer
 
@@ -78,7 +78,7 @@ class RefundInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class PaymentListCreateView(generics.GenericAPIView):
+class PaymentListCreateView(BillingGenericAPIView):
     """GET: your payments, newest first. POST: charge a billing key (needs ``billing.charge_billingkey``)."""
 
     serializer_class = PaymentOutputSerializer
@@ -134,7 +134,7 @@ class PaymentListCreateView(generics.GenericAPIView):
         return payment_answer(payment, created=HTTPStatus.CREATED)
 
 
-class PaymentDetailView(APIView):
+class PaymentDetailView(BillingAPIView):
     """One of your payments (404 for another customer's)."""
 
     @extend_schema(
@@ -152,7 +152,7 @@ class PaymentDetailView(APIView):
         return Response(PaymentOutputSerializer(payment).data)
 
 
-class PaymentRefundView(APIView):
+class PaymentRefundView(BillingAPIView):
     """Refund a payment, in full or in part (needs ``billing.refund_payment``)."""
 
     permission_classes = [permissions.IsAuthenticated, has_permission("billing.refund_payment")]

@@ -9,12 +9,12 @@ never by sending the charge again. Each call leaves a ``BillingKeyEvent`` on the
 import logging
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.cards import CardDetails
+from billing.conf import billing_settings
 from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown, IamportRefused
 from billing.models import BillingKey, BillingKeyEvent, Payment
 
@@ -27,7 +27,7 @@ from .billing_keys import (
 )
 from .calls import IamportCall
 from .errors import PaymentConflict, PaymentError, RefundNotAllowed
-from .mirrors import mirror_key_from_payment, mirror_payment
+from .mirrors import mirror_key_from_payment, mirror_payment, note_payment_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ def register_card_and_pay(
             merchant_uid=new_merchant_uid(),
             billing_key=billing_key,
             owner=owner,
-            amount=settings.BILLING_FIRST_PAYMENT_AMOUNT,
-            name=settings.BILLING_FIRST_PAYMENT_NAME,
+            amount=billing_settings.FIRST_PAYMENT_AMOUNT,
+            name=billing_settings.FIRST_PAYMENT_NAME,
         )
     call = IamportCall(billing_key, actor=actor, source=source, action=Action.ISSUE_AND_PAY)
     try:
@@ -68,7 +68,7 @@ def register_card_and_pay(
             name=payment.name,
             card=for_iamport(card),
             customer_uid=billing_key.customer_uid,
-            pg=settings.IAMPORT_PG,
+            pg=billing_settings.PG,
             **_payment_extras(),
         )
     except IamportOutcomeUnknown as error:
@@ -352,7 +352,7 @@ def _settle_after_refusal(payment: Payment, error: IamportError, *, actor, sourc
 
 
 def _payment_extras() -> dict[str, str]:
-    return {"notice_url": settings.IAMPORT_NOTICE_URL} if settings.IAMPORT_NOTICE_URL else {}
+    return {"notice_url": billing_settings.NOTICE_URL} if billing_settings.NOTICE_URL else {}
 
 
 def _record_payment_failure(
@@ -379,13 +379,15 @@ def _fail_unsent_payment(payment: Payment, error: IamportError) -> None:
     what is better known (paid, cancelled, or a failure i'mport itself recorded).
     """
     now = timezone.now()
-    Payment.objects.filter(pk=payment.pk, status=Payment.Status.READY).update(
+    failed = Payment.objects.filter(pk=payment.pk, status=Payment.Status.READY).update(
         status=Payment.Status.FAILED,
         fail_reason=(error.message or "i'mport could not be reached; nothing was charged.")[:500],
         failed_at=now,
         updated_at=now,
     )
     payment.refresh_from_db()
+    if failed:
+        note_payment_outcome(payment)
 
 
 def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> None:
@@ -404,11 +406,12 @@ def _apply_payment_not_found(payment: Payment) -> None:
     stored = Payment.objects.select_for_update().get(pk=payment.pk)
     for name in ("status", "imp_uid", "fail_reason", "failed_at", "synced_at"):
         setattr(payment, name, getattr(stored, name))
+    was = payment.status
     now = timezone.now()
     if payment.status in (Payment.Status.UNKNOWN, Payment.Status.READY):
         # A charge that timed out may still be in flight at i'mport: wait out the grace period.
         age = (now - payment.created_at).total_seconds()
-        if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
+        if age < billing_settings.UNKNOWN_GRACE_SECONDS:
             return
         payment.status = Payment.Status.FAILED
         payment.fail_reason = "i'mport never received this charge; nothing was charged."
@@ -418,3 +421,5 @@ def _apply_payment_not_found(payment: Payment) -> None:
         return
     payment.synced_at = now
     payment.save(update_fields=["status", "fail_reason", "failed_at", "synced_at", "updated_at"])
+    if payment.status != was:
+        note_payment_outcome(payment)

@@ -11,13 +11,12 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import selectors as billing_selectors
 from billing.api import idempotency, schema
+from billing.api.base import BillingAPIView, BillingGenericAPIView
 from billing.api.errors import failed_call_response
 from billing.api.pagination import NewestFirstPagination
 from billing.api.payment_serializers import PaymentOutputSerializer
@@ -61,6 +60,7 @@ CHANGE_ERRORS = {
     **schema.AUTHENTICATED_ERRORS,
     HTTPStatus.NOT_FOUND: NOT_FOUND,
     HTTPStatus.CONFLICT: CONFLICT,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: schema.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -105,7 +105,7 @@ def _valid(serializer_class, request: Request) -> dict:
     return serializer.validated_data
 
 
-class PlanListView(APIView):
+class PlanListView(BillingAPIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
@@ -119,7 +119,7 @@ class PlanListView(APIView):
         return Response(PlanSerializer(selectors.active_plans(), many=True).data)
 
 
-class SubscriptionListCreateView(GenericAPIView):
+class SubscriptionListCreateView(BillingGenericAPIView):
     """GET: your subscriptions. POST: subscribe (the first period is charged at once unless a trial)."""
 
     serializer_class = SubscriptionSerializer
@@ -196,7 +196,7 @@ class SubscriptionListCreateView(GenericAPIView):
         return _answer(subscription, HTTPStatus.CREATED)
 
 
-class SubscriptionDetailView(APIView):
+class SubscriptionDetailView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_retrieve",
         tags=TAG,
@@ -212,7 +212,7 @@ class SubscriptionDetailView(APIView):
         return _answer(selectors.subscription_of(request.user, _id(pk)))
 
 
-class SubscriptionCancelView(APIView):
+class SubscriptionCancelView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_cancel",
         tags=TAG,
@@ -240,7 +240,7 @@ class SubscriptionCancelView(APIView):
         return _answer(subscription)
 
 
-class SubscriptionResumeView(APIView):
+class SubscriptionResumeView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_resume",
         tags=TAG,
@@ -264,7 +264,7 @@ class SubscriptionResumeView(APIView):
         return _answer(subscription)
 
 
-class SubscriptionCardView(APIView):
+class SubscriptionCardView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_change_card",
         tags=TAG,
@@ -293,7 +293,7 @@ class SubscriptionCardView(APIView):
         return _answer(subscription)
 
 
-class SubscriptionRenewalsView(APIView):
+class SubscriptionRenewalsView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_renewals",
         tags=TAG,

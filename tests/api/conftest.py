@@ -9,7 +9,6 @@ import pytest
 import responses
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from billing.models import BillingKey
@@ -80,11 +79,7 @@ def throttle_rates(settings) -> Callable[..., None]:
     """Set the throttle rates for one test: ``throttle_rates(registration_user="2/hour")``."""
 
     def set_rates(**rates: str | None) -> None:
-        current = dict(api_settings.DEFAULT_THROTTLE_RATES)
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**current, **rates},
-        }
+        settings.BILLING = {**settings.BILLING, "RATES": {**settings.BILLING["RATES"], **rates}}
 
     return set_rates
 
@@ -92,7 +87,7 @@ def throttle_rates(settings) -> Callable[..., None]:
 @pytest.fixture
 def no_throttles(throttle_rates, settings) -> None:
     throttle_rates(registration_user=None, registration_address=None, token_address=None)
-    settings.REGISTRATION_REFUSAL_COOLDOWN = 0
+    settings.BILLING = {**settings.BILLING, "REFUSAL_COOLDOWN": 0}
 
 
 def payment_annotation(body: dict, *, status: str = "paid") -> dict:

@@ -37,7 +37,9 @@ def test_spaces_and_dashes_are_still_fine():
 
 @pytest.mark.parametrize(("field", "value"), CASES)
 def test_the_api_answers_400_naming_the_field(iamport, token_client, field, value):
-    response = token_client.post(reverse("api:billing-key-list"), {**GOOD_CARD, field: value}, format="json")
+    response = token_client.post(
+        reverse("billing_api:billing-key-list"), {**GOOD_CARD, field: value}, format="json"
+    )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert field in response.json()["fields"]

@@ -16,8 +16,8 @@ CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "900
 
 
 def test_the_form_offers_the_plan_from_settings(customer_client, settings):
-    settings.BILLING_FIRST_PAYMENT_AMOUNT = 12_900
-    settings.BILLING_FIRST_PAYMENT_NAME = "Pro plan"
+    settings.BILLING = {**settings.BILLING, "FIRST_PAYMENT_AMOUNT": 12_900}
+    settings.BILLING = {**settings.BILLING, "FIRST_PAYMENT_NAME": "Pro plan"}
 
     page = customer_client.get(NEW_URL).content.decode()
 
@@ -34,7 +34,7 @@ def test_pay_now_registers_and_charges_the_plan(customer_client, ledger, setting
     payment = Payment.objects.get()
     assert (payment.status, payment.amount, payment.owner) == (
         "paid",
-        settings.BILLING_FIRST_PAYMENT_AMOUNT,
+        settings.BILLING["FIRST_PAYMENT_AMOUNT"],
         user,
     )
     assert BillingKey.objects.get().status == "active"

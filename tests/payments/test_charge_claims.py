@@ -58,7 +58,7 @@ def test_a_refusal_never_overwrites_a_paid_payment(active_key, ledger):
 
 @pytest.mark.django_db
 def test_a_declined_first_payment_counts_toward_the_refusal_cooldown(user, ledger, settings):
-    settings.REGISTRATION_REFUSALS_FREE = 1
+    settings.BILLING = {**settings.BILLING, "REFUSALS_FREE": 1}
     card = CardDetails(number=DECLINING_CARD, expiry="2030-12", birth="900101", pwd_2digit="12")
 
     for _ in range(2):

@@ -169,8 +169,8 @@ def test_amount_must_be_positive_whole_won(active_key, ledger, amount):
 
 
 def test_register_and_pay_records_key_and_payment_from_the_one_answer(user, ledger, settings):
-    settings.BILLING_FIRST_PAYMENT_AMOUNT = 12_900
-    settings.BILLING_FIRST_PAYMENT_NAME = "Pro plan"
+    settings.BILLING = {**settings.BILLING, "FIRST_PAYMENT_AMOUNT": 12_900}
+    settings.BILLING = {**settings.BILLING, "FIRST_PAYMENT_NAME": "Pro plan"}
 
     key, payment = services.register_card_and_pay(owner=user, card=CARD, source=API)
 
@@ -336,7 +336,7 @@ def test_unknown_payment_i_mport_never_saw_fails_after_the_grace_period(active_k
         status="unknown",
     )
     Payment.objects.filter(pk=payment.pk).update(
-        created_at=timezone.now() - datetime.timedelta(seconds=settings.IAMPORT_UNKNOWN_GRACE_SECONDS + 1)
+        created_at=timezone.now() - datetime.timedelta(seconds=settings.BILLING["UNKNOWN_GRACE_SECONDS"] + 1)
     )
     payment.refresh_from_db()
 

@@ -156,7 +156,7 @@ def test_a_body_without_ids_is_400(client, ledger):
     ("remote", "expected"), [("52.78.100.19", HTTPStatus.OK), ("10.0.0.9", HTTPStatus.FORBIDDEN)]
 )
 def test_allow_list(client, unknown_payment, ledger, settings, remote, expected):
-    settings.IAMPORT_WEBHOOK_ALLOWED_IPS = ["52.78.100.19", "52.78.48.223"]
+    settings.BILLING = {**settings.BILLING, "WEBHOOK_ALLOWED_IPS": ["52.78.100.19", "52.78.48.223"]}
 
     response = deliver(client, body_for(ledger, "pay_timed_out"), REMOTE_ADDR=remote)
 
@@ -175,8 +175,8 @@ def test_allow_list(client, unknown_payment, ledger, settings, remote, expected)
 def test_allow_list_behind_a_proxy(
     client, unknown_payment, ledger, settings, proxies, forwarded_for, expected
 ):
-    settings.IAMPORT_WEBHOOK_ALLOWED_IPS = ["52.78.100.19"]
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+    settings.BILLING = {**settings.BILLING, "WEBHOOK_ALLOWED_IPS": ["52.78.100.19"]}
+    settings.BILLING = {**settings.BILLING, "NUM_PROXIES": proxies}
 
     response = deliver(
         client, body_for(ledger, "pay_timed_out"), REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=forwarded_for

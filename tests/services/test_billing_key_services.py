@@ -129,7 +129,7 @@ def test_timeout_stays_unknown_when_i_mport_cannot_be_read(iamport, user):
 def test_unknown_key_not_found_after_the_grace_period_is_failed(iamport, user, settings):
     key = BillingKey.objects.create(owner=user, customer_uid="cu_old", status=Status.UNKNOWN)
     BillingKey.objects.filter(pk=key.pk).update(
-        created_at=timezone.now() - datetime.timedelta(seconds=settings.IAMPORT_UNKNOWN_GRACE_SECONDS + 1)
+        created_at=timezone.now() - datetime.timedelta(seconds=settings.BILLING["UNKNOWN_GRACE_SECONDS"] + 1)
     )
     key.refresh_from_db()
     iamport.on_customer("GET", status=404, body=envelope(code=1, message="존재하지 않습니다."))

@@ -47,7 +47,7 @@ def served(settings, tmp_path) -> Faults:
         pytest.skip("the stress suite runs on PostgreSQL (make stress)")
     with served_sandbox(tmp_path / "sandbox.sqlite3", "--reset") as url:
         point_the_site_at(settings, url)
-        settings.IAMPORT_NOTICE_URL = ""
+        settings.BILLING = {**settings.BILLING, "NOTICE_URL": ""}
         yield Faults(url)
     reset_client()
 
