@@ -1,6 +1,7 @@
 """Forms of the customer web pages."""
 
 import re
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -14,6 +15,9 @@ from billing.conf import billing_settings
 from .cards import NORMALIZERS
 from .display import format_won
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise  # gettext_lazy's type; django-stubs-ext is a dev requirement
+
 
 class CardInput(forms.TextInput):
     """A text input that never renders a value back: a card field is typed again after an error."""
@@ -22,7 +26,7 @@ class CardInput(forms.TextInput):
         return None
 
 
-def _card_field(label: str, help_text: str, **attrs: str) -> forms.CharField:
+def _card_field(label: "str | StrPromise", help_text: "str | StrPromise", **attrs: str) -> forms.CharField:
     return forms.CharField(
         label=label,
         help_text=help_text,
@@ -116,7 +120,7 @@ class CardRegistrationForm(forms.Form):
 
     @sensitive_variables()  # every local holds card data
     def clean(self):
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         for name, normalize in NORMALIZERS.items():
             if name in cleaned:
                 try:
@@ -129,7 +133,7 @@ class CardRegistrationForm(forms.Form):
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(label=_("Email"), required=True)
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs lacks it
         model = get_user_model()
         # The host's user model (AUTH_USER_MODEL) may sign in by email and have no username at all.
         fields = tuple(dict.fromkeys((model.USERNAME_FIELD, model.get_email_field_name())))

@@ -14,7 +14,7 @@ VISIBLE_TO_CUSTOMER = (BillingKey.Status.PENDING, BillingKey.Status.ACTIVE, Bill
 
 
 def billing_keys_of(owner: AbstractBaseUser) -> QuerySet[BillingKey]:
-    return BillingKey.objects.filter(owner=owner, status__in=VISIBLE_TO_CUSTOMER).order_by(
+    return BillingKey.objects.filter(owner=owner, status__in=VISIBLE_TO_CUSTOMER).order_by(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
         "-created_at", "-id"
     )
 
@@ -42,14 +42,14 @@ def billing_keys_for_staff(*, owner: str | None = None, status: str | None = Non
 
 def payments_of(owner: AbstractBaseUser) -> QuerySet[Payment]:
     """The customer's own payment history, staff or not: the customer pages show nobody else's."""
-    return Payment.objects.filter(owner=owner).select_related("billing_key").order_by("-created_at", "-id")
+    return Payment.objects.filter(owner=owner).select_related("billing_key").order_by("-created_at", "-id")  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
 
 
 def payments_visible_to(user: AbstractBaseUser) -> QuerySet[Payment]:
     """The user's own payments; every payment for staff allowed to view payments."""
     payments = Payment.objects.select_related("billing_key", "owner").prefetch_related("refunds")
-    if not user.has_perm("billing.view_payment"):
-        payments = payments.filter(owner=user)
+    if not user.has_perm("billing.view_payment"):  # type: ignore[attr-defined]  # host user models have it (admin needs it)
+        payments = payments.filter(owner=user)  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     return payments.order_by("-created_at", "-id")
 
 

@@ -13,6 +13,7 @@ The refusal cool-down itself (its counter and the read of the audit trail) is
 
 import hashlib
 import time
+from typing import cast
 
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -91,8 +92,9 @@ class _ScopedRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, remaining = count_in_window(self.key, self.duration)
-        if count <= self.num_requests:
+        # A rate is set, so parse_rate gave both numbers.
+        count, remaining = count_in_window(self.key, cast(int, self.duration))
+        if count <= cast(int, self.num_requests):
             return True
         self._wait = remaining
         return False

@@ -122,7 +122,7 @@ def subscribe(
         with transaction.atomic():
             if plan.trial_days:
                 anchor = calendar.add_days(now, plan.trial_days)
-                subscription = Subscription.objects.create(
+                subscription = Subscription.objects.create(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
                     owner=owner,
                     plan=plan,
                     billing_key=billing_key,
@@ -134,7 +134,7 @@ def subscribe(
                 )
                 return subscription
             end = calendar.boundary(now, plan.interval, plan.interval_count, 1)
-            subscription = Subscription.objects.create(
+            subscription = Subscription.objects.create(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
                 owner=owner,
                 plan=plan,
                 billing_key=billing_key,
@@ -188,7 +188,7 @@ def cancel(
         if not subscription.is_live:
             raise SubscriptionConflict(_("This subscription has already ended."))
         subscription.cancelled_at = now
-        subscription.cancelled_by = actor if actor is not None and actor.is_authenticated else None
+        subscription.cancelled_by = actor if actor is not None and actor.is_authenticated else None  # type: ignore[assignment]  # FK to the host's AUTH_USER_MODEL
         if at_period_end:
             subscription.cancel_at_period_end = True
         else:
@@ -351,7 +351,7 @@ def subscriptions_to_roll_over(now: datetime.datetime) -> list[int]:
     )
 
 
-def renewals_due(now: datetime.datetime, *, exclude: set[int] = frozenset()) -> list[int]:
+def renewals_due(now: datetime.datetime, *, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """Open renewals due by ``now`` that no process holds. Rows another transaction has locked are
     skipped (PostgreSQL); the claim in ``attempt_renewal`` is what makes a renewal one process's."""
     due = _unclaimed(Renewal.objects.filter(status__in=Renewal.OPEN, next_attempt_at__lte=now)).order_by(

@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from billing.auth_types import AuthenticatedHttpRequest
 from billing.cards import CARD_FIELDS, CardDetails
 from billing.forms import CardRegistrationForm
 from billing.models import BillingKeyEvent
@@ -28,11 +29,11 @@ SOURCE = BillingKeyEvent.Source.WEB
 
 @login_required
 @require_GET
-def plan_list(request: HttpRequest) -> HttpResponse:
+def plan_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _plans_page(request)
 
 
-def _plans_page(request: HttpRequest, failed=None, status: int = HTTPStatus.OK) -> HttpResponse:
+def _plans_page(request: AuthenticatedHttpRequest, failed=None, status: int = HTTPStatus.OK) -> HttpResponse:
     """Each plan with its own form: one of the customer's cards, or a new card's fields (never prefilled)."""
     offers = []
     for plan in selectors.active_plans():
@@ -48,7 +49,7 @@ def _plans_page(request: HttpRequest, failed=None, status: int = HTTPStatus.OK) 
 @sensitive_variables("form", "card")
 @login_required
 @require_POST
-def subscribe(request: HttpRequest, code: str) -> HttpResponse:
+def subscribe(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     plan = selectors.active_plan(code)
     customer_uid = request.POST.get("customer_uid", "")
     if customer_uid:
@@ -99,11 +100,11 @@ def subscribe(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def subscription_list(request: HttpRequest) -> HttpResponse:
-    subscriptions = list(selectors.subscriptions_visible_to(request.user).filter(owner=request.user))
+def subscription_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    subscriptions = list(selectors.subscriptions_visible_to(request.user).filter(owner=request.user))  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     rows = []
     for subscription in subscriptions:
-        subscription.open_renewals = list(
+        subscription.open_renewals = list(  # type: ignore[attr-defined]  # for the template
             selectors.renewals_of(subscription).filter(status__in=("pending", "unknown"))
         )
         when, amount = next_charge(subscription)
@@ -121,7 +122,7 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     subscription = selectors.own_subscription(request.user, pk)
     at_period_end = request.POST.get("at_period_end", "1") != "0"
     try:
@@ -140,7 +141,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resume(request: HttpRequest, pk: int) -> HttpResponse:
+def resume(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     subscription = selectors.own_subscription(request.user, pk)
     try:
         services.resume(subscription=subscription, actor=request.user)
@@ -153,7 +154,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def change_card(request: HttpRequest, pk: int) -> HttpResponse:
+def change_card(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     subscription = selectors.own_subscription(request.user, pk)
     try:
         billing_key = billing_selectors.billing_key_of(request.user, request.POST.get("customer_uid", ""))

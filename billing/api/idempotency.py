@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -162,8 +162,8 @@ def _recovery(claim: IdempotentRequest, request: Request) -> Callable[[], Respon
             actor=request.user,
             source=BillingKeyEvent.Source.API,
         )
-        if key is None:
-            return payment_answer(payment, created=HTTPStatus.CREATED)
+        if key is None:  # the records hold a key, a payment or both
+            return payment_answer(cast(Payment, payment), created=HTTPStatus.CREATED)
         key_body = BillingKeySerializer(key).data
         if payment is None:
             return Response({**key_body, "payment": None}, status=HTTPStatus.CREATED)

@@ -19,7 +19,7 @@ class NewestFirstPagination(CursorPagination):
 
     def decode_cursor(self, request):
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not _is_datetime(cursor.position):
+        if cursor is not None and cursor.position is not None and not _is_datetime(cursor.position):  # type: ignore[arg-type]  # a str; the stubs say int
             raise NotFound(self.invalid_cursor_message)
         return cursor
 

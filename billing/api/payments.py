@@ -10,7 +10,9 @@ the charge is never sent twice. An ``Idempotency-Key`` header is honoured too (t
 """
 
 from http import HTTPStatus
+from typing import cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
+from billing.auth_types import AuthenticatedRequest
 from billing.models import BillingKeyEvent, Payment
 
 from . import idempotency, schema
@@ -90,7 +93,7 @@ class PaymentListCreateView(BillingGenericAPIView):
         return super().get_permissions()
 
     def get_queryset(self):
-        return selectors.payments_visible_to(self.request.user)
+        return selectors.payments_visible_to(cast(AbstractBaseUser, self.request.user))  # IsAuthenticated
 
     @extend_schema(
         operation_id="payments_list",
@@ -117,10 +120,10 @@ class PaymentListCreateView(BillingGenericAPIView):
         request=ChargeInputSerializer,
         responses={HTTPStatus.CREATED: PaymentOutputSerializer, **CHARGE_ERRORS},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         return idempotency.run_once(request, endpoint="payments.charge", handle=lambda: self._charge(request))
 
-    def _charge(self, request: Request) -> Response:
+    def _charge(self, request: AuthenticatedRequest) -> Response:
         data = _valid(ChargeInputSerializer, request)
         billing_key = selectors.chargeable_billing_key(data["customer_uid"])
         payment = services.charge_billing_key(
@@ -147,7 +150,7 @@ class PaymentDetailView(BillingAPIView):
             HTTPStatus.NOT_FOUND: schema.NOT_FOUND,
         },
     )
-    def get(self, request: Request, merchant_uid: str) -> Response:
+    def get(self, request: AuthenticatedRequest, merchant_uid: str) -> Response:
         payment = selectors.payment_of(request.user, merchant_uid)
         return Response(PaymentOutputSerializer(payment).data)
 
@@ -167,7 +170,7 @@ class PaymentRefundView(BillingAPIView):
         request=RefundInputSerializer,
         responses={HTTPStatus.OK: PaymentOutputSerializer, **CHARGE_ERRORS},
     )
-    def post(self, request: Request, merchant_uid: str) -> Response:
+    def post(self, request: AuthenticatedRequest, merchant_uid: str) -> Response:
         data = _valid(RefundInputSerializer, request)
         payment = selectors.payment_for_refund(merchant_uid)
         payment = services.refund_payment(

@@ -50,7 +50,7 @@ def register_card(
     Returns the active key. Raises ``BillingKeyError`` when i'mport refused (status ``failed``),
     was unavailable (``failed``), or did not answer in time (``unknown``, resolved by reading i'mport).
     """
-    billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())
+    billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     actor = actor or owner
     release_db_connection()
     call = IamportCall(billing_key, actor=actor, source=source, action=Action.ISSUE)

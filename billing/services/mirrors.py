@@ -102,7 +102,7 @@ def _note_activation(billing_key: BillingKey) -> None:
 # --- payments ---------------------------------------------------------------------------------------
 
 # Where a status stands in a payment's life: a mirror never moves backwards (out-of-order reads).
-_PAYMENT_RANK = {
+_PAYMENT_RANK: dict[str, int] = {
     Payment.Status.READY: 0,
     Payment.Status.UNKNOWN: 0,
     Payment.Status.FAILED: 1,

@@ -8,6 +8,7 @@ never by sending the charge again. Each call leaves a ``BillingKeyEvent`` on the
 
 import logging
 import secrets
+from typing import cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -52,8 +53,8 @@ def register_card_and_pay(
     """
     actor = actor or owner
     with transaction.atomic():
-        billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())
-        payment = Payment.objects.create(
+        billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
+        payment = Payment.objects.create(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
             merchant_uid=new_merchant_uid(),
             billing_key=billing_key,
             owner=owner,
@@ -102,7 +103,7 @@ def register_card_and_pay(
         refusal = IamportRefused(payment.fail_reason or "declined", code=0) if declined else None
         call.record(Outcome.REFUSED if declined else Outcome.SUCCEEDED, refusal)
     if declined:
-        call.count_refused_registration(refusal)
+        call.count_refused_registration(cast(IamportRefused, refusal))  # set when declined
         logger.info("first payment %s declined: %s", payment.merchant_uid, payment.fail_reason)
         check_key_after_decline(billing_key, actor=actor, source=source)
     return billing_key, payment
@@ -132,7 +133,8 @@ def charge_billing_key(
         if existing is not None:
             _check_same_intent(existing, billing_key, amount, name)
             if existing.status != Payment.Status.FAILED or existing.imp_uid:
-                return _resume_payment(existing, actor=actor, source=source)
+                # Not a failed, never-received attempt: _resume_payment settles it or raises, never None.
+                return cast(Payment, _resume_payment(existing, actor=actor, source=source))
     if not billing_key.is_usable:
         raise PaymentConflict("The billing key is not active.")
     if existing is not None:
@@ -208,9 +210,9 @@ def sync_payment(*, payment: Payment, actor: AbstractBaseUser | None = None, sou
         raise PaymentError(payment, error) from error
     if answer.merchant_uid != payment.merchant_uid:
         # Never mirror another payment onto this row.
-        error = IamportRefused("i'mport answered with another merchant_uid")
-        call.record(Outcome.REFUSED, error)
-        raise PaymentError(payment, error)
+        mismatch = IamportRefused("i'mport answered with another merchant_uid")
+        call.record(Outcome.REFUSED, mismatch)
+        raise PaymentError(payment, mismatch)
     with transaction.atomic():
         call.record()
         mirror_payment(payment, answer)
@@ -318,12 +320,12 @@ def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
         mirror_payment(payment, answer)
     if payment.status == Payment.Status.READY:
         # i'mport answered with a status we do not understand: the outcome is unknown until it is read.
-        error = IamportOutcomeUnknown("i'mport's answer did not say whether the charge was paid")
-        _record_payment_failure(payment, error, call, record_event=False)
+        unknown = IamportOutcomeUnknown("i'mport's answer did not say whether the charge was paid")
+        _record_payment_failure(payment, unknown, call, record_event=False)
         _try_to_resolve_unknown_payment(payment, actor=actor, source=source)
         if payment.status in (Payment.Status.PAID, Payment.Status.FAILED, Payment.Status.CANCELLED):
             return payment
-        raise PaymentError(payment, error)
+        raise PaymentError(payment, unknown)
     if payment.status == Payment.Status.FAILED:
         logger.info("charge %s declined: %s", payment.merchant_uid, payment.fail_reason)
     return payment

@@ -6,7 +6,9 @@ period at once: a decline answers 402 ``refused`` with the ended subscription an
 """
 
 from http import HTTPStatus
+from typing import Any, cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
@@ -20,6 +22,7 @@ from billing.api.base import BillingAPIView, BillingGenericAPIView
 from billing.api.errors import failed_call_response
 from billing.api.pagination import NewestFirstPagination
 from billing.api.payment_serializers import PaymentOutputSerializer
+from billing.auth_types import AuthenticatedRequest
 from billing.models import BillingKeyEvent
 from subscriptions import selectors, services
 from subscriptions.models import Renewal, Subscription
@@ -126,7 +129,9 @@ class SubscriptionListCreateView(BillingGenericAPIView):
     pagination_class = SubscriptionPagination
 
     def get_queryset(self):
-        return _with_open_renewals(selectors.subscriptions_visible_to(self.request.user))
+        return _with_open_renewals(
+            selectors.subscriptions_visible_to(cast(AbstractBaseUser, self.request.user))
+        )
 
     @extend_schema(
         operation_id="subscriptions_list",
@@ -161,12 +166,12 @@ class SubscriptionListCreateView(BillingGenericAPIView):
             HTTPStatus.GATEWAY_TIMEOUT: schema.OUTCOME_UNKNOWN,
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         return idempotency.run_once(
             request, endpoint="subscriptions.create", handle=lambda: self._create(request)
         )
 
-    def _create(self, request: Request) -> Response:
+    def _create(self, request: AuthenticatedRequest) -> Response:
         data = _valid(SubscribeInputSerializer, request)
         plan = selectors.active_plans().filter(code=data["plan"]).first()
         if plan is None:
@@ -179,7 +184,7 @@ class SubscriptionListCreateView(BillingGenericAPIView):
         except services.SubscriptionConflict as error:
             return _conflict(error.message)
         except services.FirstChargeFailed as failure:
-            record = {"subscription": SubscriptionSerializer(failure.subscription).data}
+            record: dict[str, Any] = {"subscription": SubscriptionSerializer(failure.subscription).data}
             if failure.payment is not None:
                 record["merchant_uid"] = failure.payment.merchant_uid
             if failure.cause is not None:
@@ -187,7 +192,8 @@ class SubscriptionListCreateView(BillingGenericAPIView):
             return Response(
                 {
                     "error": "refused",
-                    "detail": failure.payment.fail_reason or "The card company declined the first charge.",
+                    "detail": failure.payment.fail_reason  # type: ignore[union-attr]  # a decline has its payment
+                    or "The card company declined the first charge.",
                     **record,
                     "payment": PaymentOutputSerializer(failure.payment).data,
                 },
@@ -208,7 +214,7 @@ class SubscriptionDetailView(BillingAPIView):
             HTTPStatus.NOT_FOUND: NOT_FOUND,
         },
     )
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: str) -> Response:
         return _answer(selectors.subscription_of(request.user, _id(pk)))
 
 
@@ -223,12 +229,12 @@ class SubscriptionCancelView(BillingAPIView):
         request=CancelInputSerializer,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.cancel", handle=lambda: self._cancel(request, pk)
         )
 
-    def _cancel(self, request: Request, pk: str) -> Response:
+    def _cancel(self, request: AuthenticatedRequest, pk: str) -> Response:
         data = _valid(CancelInputSerializer, request)
         subscription = selectors.own_subscription(request.user, _id(pk))
         try:
@@ -250,12 +256,12 @@ class SubscriptionResumeView(BillingAPIView):
         request=None,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.resume", handle=lambda: self._resume(request, pk)
         )
 
-    def _resume(self, request: Request, pk: str) -> Response:
+    def _resume(self, request: AuthenticatedRequest, pk: str) -> Response:
         subscription = selectors.own_subscription(request.user, _id(pk))
         try:
             subscription = services.resume(subscription=subscription, actor=request.user)
@@ -275,12 +281,12 @@ class SubscriptionCardView(BillingAPIView):
         request=CardInputSerializer,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.card", handle=lambda: self._card(request, pk)
         )
 
-    def _card(self, request: Request, pk: str) -> Response:
+    def _card(self, request: AuthenticatedRequest, pk: str) -> Response:
         data = _valid(CardInputSerializer, request)
         subscription = selectors.own_subscription(request.user, _id(pk))
         billing_key = billing_selectors.billing_key_of(request.user, data["customer_uid"])
@@ -306,6 +312,6 @@ class SubscriptionRenewalsView(BillingAPIView):
             HTTPStatus.NOT_FOUND: NOT_FOUND,
         },
     )
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: str) -> Response:
         subscription = selectors.subscription_of(request.user, _id(pk))
         return Response(RenewalSerializer(selectors.renewals_of(subscription), many=True).data)

@@ -3,6 +3,7 @@
 import signal
 import threading
 from pathlib import Path
+from typing import cast
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             server = serve(app, options["host"], options["port"])
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
-        host, port = server.server_address[:2]
+        host, port = cast(tuple[str, int], server.server_address[:2])  # AF_INET: (host, port)
         self.stdout.write(f"i'mport sandbox on http://{host}:{port} (state {state})", ending="\n")
         self.stdout.flush()
 
