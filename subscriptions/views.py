@@ -91,9 +91,9 @@ def subscribe(request: HttpRequest, code: str) -> HttpResponse:
         )
         return redirect("subscriptions:plan-list")
     if subscription.status == subscription.Status.TRIALING:
-        messages.success(request, _("Your free trial of %(plan)s has started.") % {"plan": plan.name})
+        messages.success(request, _("Your free trial of %(plan)s has started.") % {"plan": _(plan.name)})
     else:
-        messages.success(request, _("You are subscribed to %(plan)s.") % {"plan": plan.name})
+        messages.success(request, _("You are subscribed to %(plan)s.") % {"plan": _(plan.name)})
     return redirect("subscriptions:subscription-list")
 
 

@@ -8,6 +8,7 @@ period at once: a decline answers 402 ``refused`` with the ended subscription an
 from http import HTTPStatus
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import NotFound
@@ -92,7 +93,7 @@ def _conflict(detail: str) -> Response:
 def _id(pk: str) -> int:
     """A subscription id from the path; anything else is a JSON 404, like an id that does not exist."""
     if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return int(pk)
 
 
@@ -170,7 +171,7 @@ class SubscriptionListCreateView(BillingGenericAPIView):
         data = _valid(SubscribeInputSerializer, request)
         plan = selectors.active_plans().filter(code=data["plan"]).first()
         if plan is None:
-            raise serializers.ValidationError({"plan": ["No plan on offer has this code."]})
+            raise serializers.ValidationError({"plan": [_("No plan on offer has this code.")]})
         billing_key = billing_selectors.billing_key_of(request.user, data["customer_uid"])
         try:
             subscription = services.subscribe(
@@ -187,7 +188,7 @@ class SubscriptionListCreateView(BillingGenericAPIView):
             return Response(
                 {
                     "error": "refused",
-                    "detail": failure.payment.fail_reason or "The card company declined the first charge.",
+                    "detail": failure.payment.fail_reason or _("The card company declined the first charge."),
                     **record,
                     "payment": PaymentOutputSerializer(failure.payment).data,
                 },
