@@ -4,11 +4,13 @@ import re
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.test import APIClient
 
-from billing.models import BillingKeyEvent
+from billing.iamport import get_client
+from billing.models import BillingKeyEvent, Payment
 from subscriptions.models import Plan, Renewal, Subscription
 from tests.subscriptions.conftest import FAILING_CARD, GOOD_CARD
 
@@ -262,3 +264,43 @@ def test_api_error_details_follow_the_request_language(user, plan, failing_key, 
     english = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     english.force_authenticate(user)
     assert english.get("/api/v1/subscriptions/x1/").json()["detail"] == "No such subscription."
+
+
+def test_a_new_card_refused_by_the_card_company_is_explained_in_korean(korean_client, plan, sandbox):
+    page = korean_client.post(
+        "/billing/plans/basic-monthly/subscribe/",
+        {"card_number": "4000-0000-0000-0002", "expiry": "2031-12", "birth": "900101", "pwd_2digit": "12"},
+        follow=True,
+    ).text
+
+    assert "구독하지 않았습니다. 카드사에서 이 카드를 승인하지 않았습니다." in text_of(page)
+    event = BillingKeyEvent.objects.get()
+    assert event.iamport_message and event.iamport_message not in page  # i'mport's text is for support
+    assert not Subscription.objects.exists() and not Payment.objects.exists()
+
+
+def test_payments_unavailable_at_the_first_charge_is_not_called_a_decline(korean_client, plan, good_key):
+    get_client().session.post(settings.BILLING["API_URL"] + "/__sandbox__/faults", json={"error_rate": 1})
+
+    page = korean_client.post(
+        "/billing/plans/basic-monthly/subscribe/", {"customer_uid": good_key.customer_uid}, follow=True
+    ).text
+
+    assert "지금은 결제를 할 수 없습니다. 구독하지 않았고 결제된 금액도 없습니다." in page
+    assert "승인되지 않아" not in page
+    assert not Subscription.objects.filter(status__in=Subscription.LIVE).exists()
+
+
+def test_a_past_due_subscription_says_what_to_do(korean_client, user, plan, good_key, register, ledger):
+    from subscriptions import services
+
+    subscription = subscribed(user, plan, good_key)
+    services.change_card(
+        subscription=subscription, billing_key=register(user, FAILING_CARD), actor=user, source="web"
+    )
+    services.renew_due(now=subscription.current_period_end)
+
+    page = korean_client.get("/billing/subscriptions/").text
+
+    assert 'class="badge badge-bad">결제 지연<' in page and 'class="badge badge-wait">결제 예정<' in page
+    assert "지난 결제가 승인되지 않아 다시 시도할 예정입니다." in page
