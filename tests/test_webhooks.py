@@ -6,7 +6,7 @@ from http import HTTPStatus
 import pytest
 
 from billing.models import Payment, WebhookDelivery
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import BillingKey, Payment
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""i'mport's payment endpoints, faked at the transport: a small in-memory ledger behind ``responses``.
+"""i'mport's payment endpoints (the ``ledger`` fixture), faked at the transport behind ``responses``.
 
 Answers are shaped like the V1 spec's ``PaymentAnnotation``. ``fault(endpoint, ...)`` makes the next
 call to one endpoint fail: an exception (``requests.ReadTimeout``), optionally *after* the ledger
@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-import pytest
 import requests
 import responses
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from billing.models import BillingKey, Payment
-from tests.iamport_mock import IamportMock, envelope
+from tests.support.cards import DECLINING_CARD
+from tests.support.iamport import IamportMock, envelope
 
 BASE = IamportMock.base_url
 DECLINING_CUSTOMERS_PREFIX = "cu_decline"
-DECLINING_CARD = "4000-0000-0000-9995"  # issued, every charge declined (as in the sandbox)
 DECLINE_REASON = "잔액부족 (insufficient funds)"
 
 
@@ -202,76 +198,6 @@ class PaymentsAtIamport:
         if fault.exc is not None:
             return fault.exc
         return self._answer(fault.body, fault.status)
-
-
-@pytest.fixture
-def ledger(iamport) -> PaymentsAtIamport:
-    """i'mport's payments, faked; billing keys answered by the ``iamport`` mock."""
-    iamport.on_customer("GET")
-    return PaymentsAtIamport(iamport).install()
-
-
-@pytest.fixture
-def active_key(user, ledger) -> BillingKey:
-    ledger.customers.add("cu_1")
-    return BillingKey.objects.create(
-        owner=user,
-        customer_uid="cu_1",
-        status=BillingKey.Status.ACTIVE,
-        masked_card_number="424242******4242",
-    )
-
-
-@pytest.fixture
-def declining_key(user, ledger) -> BillingKey:
-    uid = f"{DECLINING_CUSTOMERS_PREFIX}_1"
-    ledger.customers.add(uid)
-    return BillingKey.objects.create(owner=user, customer_uid=uid, status=BillingKey.Status.ACTIVE)
-
-
-@pytest.fixture
-def paid_payment(active_key, ledger) -> Payment:
-    ledger.add_paid("pay_paid_1", 10_000)
-    imp_uid = ledger.payments["pay_paid_1"]["imp_uid"]
-    return Payment.objects.create(
-        merchant_uid="pay_paid_1",
-        imp_uid=imp_uid,
-        billing_key=active_key,
-        owner=active_key.owner,
-        amount=10_000,
-        name="order",
-        status=Payment.Status.PAID,
-    )
-
-
-def api_client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def api_client(user) -> APIClient:
-    return api_client_for(user)
-
-
-@pytest.fixture
-def merchant(django_user_model):
-    """A back-office account allowed to charge billing keys and refund payments."""
-    from django.contrib.auth.models import Permission
-
-    account = django_user_model.objects.create_user("merchant", "ops@example.com", "pw-Merchant-12345")
-    account.user_permissions.add(
-        Permission.objects.get(codename="charge_billingkey"),
-        Permission.objects.get(codename="refund_payment"),
-        Permission.objects.get(codename="view_payment"),
-    )
-    return account
-
-
-@pytest.fixture
-def merchant_client(merchant) -> APIClient:
-    return api_client_for(merchant)
 
 
 READ_TIMEOUT = requests.ReadTimeout("read timed out")

@@ -10,7 +10,7 @@ from billing import services
 from billing.cards import CardDetails
 from billing.iamport.errors import IamportNotFound, IamportOutcomeUnknown, IamportRefused, IamportUnavailable
 from billing.models import BillingKey, BillingKeyEvent
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.iamport import customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 
