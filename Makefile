@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint check-migrations ci sandbox bench clean
+.PHONY: run test lint check-migrations ci sandbox bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,12 @@ sandbox: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# Mutation testing of the money code (docs/testing.md): not in CI, about 45 minutes on 2 cores.
+# Which files are mutated and which tests run: [tool.mutmut] in pyproject.toml. Work dir: mutants/.
+mutation: $(VENV)/.installed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $${MUTATION_JOBS:-2}
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3
+	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3 mutants

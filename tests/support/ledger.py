@@ -8,6 +8,7 @@ was changed (the request reached i'mport, its answer was lost), or a given HTTP 
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -29,6 +30,8 @@ class Fault:
     after: bool = False
     status: int = HTTPStatus.OK
     body: Any = None
+    times: int = 1  # how many calls in a row fail so (a read is repeated once by the client)
+    then: Callable[[], None] | None = None  # run when the fault strikes (e.g. a webhook lands meanwhile)
 
 
 @dataclass
@@ -39,6 +42,7 @@ class PaymentsAtIamport:
     declined_customers: set[str] = field(default_factory=set)
     faults: dict[str, Fault] = field(default_factory=dict)
     counter: int = 0
+    card_number: str = "424242******4242"  # as i'mport masks it; a test may make it answer unmasked
 
     def install(self) -> "PaymentsAtIamport":
         m = self.mock.mock
@@ -57,8 +61,17 @@ class PaymentsAtIamport:
 
     # --- test controls ------------------------------------------------------------------------
     def fault(self, endpoint: str, **kwargs: Any) -> None:
-        """``endpoint``: again, onetime, cancel, find, get. Applies to the next call only."""
+        """``endpoint``: again, onetime, cancel, find, get. Applies to the next ``times`` calls (one)."""
         self.faults[endpoint] = Fault(**kwargs)
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        fault = self.faults.get(endpoint)
+        if fault is None:
+            return None
+        fault.times -= 1
+        if fault.times <= 0:
+            del self.faults[endpoint]
+        return fault
 
     def calls(self, method: str, fragment: str) -> int:
         return len(self.mock.calls_to(method, fragment))
@@ -81,7 +94,7 @@ class PaymentsAtIamport:
         return self._charge("onetime", body, usage="issue")
 
     def _charge(self, endpoint: str, body: dict, *, usage: str):
-        fault = self.faults.pop(endpoint, None)
+        fault = self._take_fault(endpoint)
         if fault and not fault.after:
             return self._fault_answer(fault)
         if body["merchant_uid"] in self.payments:
@@ -97,7 +110,7 @@ class PaymentsAtIamport:
 
     def _cancel(self, request):
         body = json.loads(request.body)
-        fault = self.faults.pop("cancel", None)
+        fault = self._take_fault("cancel")
         if fault and not fault.after:
             return self._fault_answer(fault)
         payment = self.payments.get(body["merchant_uid"])
@@ -133,7 +146,7 @@ class PaymentsAtIamport:
         return self._answer(envelope(payment))
 
     def _find(self, request):
-        fault = self.faults.pop("find", None)
+        fault = self._take_fault("find")
         if fault:
             return self._fault_answer(fault)
         payment = self.payments.get(request.path_url.rsplit("/", 1)[-1])
@@ -144,7 +157,7 @@ class PaymentsAtIamport:
         return self._answer(envelope(payment))
 
     def _get(self, request):
-        fault = self.faults.pop("get", None)
+        fault = self._take_fault("get")
         if fault:
             return self._fault_answer(fault)
         imp_uid = request.path_url.rsplit("/", 1)[-1]
@@ -175,7 +188,7 @@ class PaymentsAtIamport:
             "customer_uid_usage": usage,
             "card_name": "국민KB카드",
             "card_code": "381",
-            "card_number": "424242******4242",
+            "card_number": self.card_number,
             "card_type": 0,
             "pg_provider": "nice",
             "pg_tid": f"tid_{self.counter}",
@@ -195,6 +208,8 @@ class PaymentsAtIamport:
         return status, {"Content-Type": "application/json"}, json.dumps(body)
 
     def _fault_answer(self, fault: Fault):
+        if fault.then is not None:
+            fault.then()
         if fault.exc is not None:
             return fault.exc
         return self._answer(fault.body, fault.status)

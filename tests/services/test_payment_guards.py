@@ -1,0 +1,121 @@
+"""The branches of the charge path that guard money, each with a test that fails without it.
+
+Beside ``test_payments.py``: a merchant_uid reused on another customer's key, a notification that
+settles a payment while its charge times out, a card number i'mport answers unmasked.
+"""
+
+import pytest
+
+from billing import services
+from billing.models import BillingKey, BillingKeyEvent, Payment
+from tests.support.cards import CARD_VALUES
+from tests.support.ledger import READ_TIMEOUT
+
+pytestmark = pytest.mark.django_db
+
+API = BillingKeyEvent.Source.API
+UNMASKED = "4242424242424242"
+
+
+def charge(key, amount=5_000, name="May", **kwargs):
+    return services.charge_billing_key(
+        billing_key=key, amount=amount, name=name, actor=key.owner, source=API, **kwargs
+    )
+
+
+def test_a_merchant_uid_reused_on_another_customers_key_is_a_conflict_not_their_payment(
+    active_key, ledger, other_user
+):
+    theirs = charge(active_key, merchant_uid="pay_shared_0001")
+    ledger.customers.add("cu_other")
+    mine = BillingKey.objects.create(
+        owner=other_user, customer_uid="cu_other", status=BillingKey.Status.ACTIVE
+    )
+
+    with pytest.raises(services.PaymentConflict) as raised:
+        charge(mine, merchant_uid="pay_shared_0001")
+
+    assert "another charge" in raised.value.message
+    assert list(ledger.payments) == ["pay_shared_0001"]  # nothing more sent to i'mport
+    assert Payment.objects.get().billing_key == active_key
+    assert Payment.objects.filter(owner=other_user).count() == 0
+    theirs.refresh_from_db()
+    assert theirs.owner == active_key.owner
+
+
+@pytest.mark.parametrize(
+    ("change", "value"), [("amount", 5_001), ("name", "June")], ids=["another amount", "another name"]
+)
+def test_a_merchant_uid_reused_for_another_amount_or_name_is_a_conflict(active_key, ledger, change, value):
+    charge(active_key, merchant_uid="pay_shared_0002")
+
+    with pytest.raises(services.PaymentConflict):
+        charge(active_key, merchant_uid="pay_shared_0002", **{change: value})
+
+    assert list(ledger.payments) == ["pay_shared_0002"]
+
+
+def test_a_notification_that_settled_the_payment_during_its_timeout_is_not_undone(active_key, ledger):
+    """The "still READY" update: the timeout may only turn a payment that is still waiting into unknown."""
+
+    def notification_lands():
+        # What the webhook's service wrote while our charge was waiting for its answer.
+        at_iamport = next(iter(ledger.payments.values()))
+        Payment.objects.filter(merchant_uid=at_iamport["merchant_uid"]).update(
+            status=Payment.Status.PAID, imp_uid=at_iamport["imp_uid"]
+        )
+
+    ledger.fault("again", exc=READ_TIMEOUT, after=True, then=notification_lands)
+    ledger.fault("get", exc=READ_TIMEOUT, times=2)  # and i'mport cannot be read to settle it again
+
+    payment = charge(active_key)
+
+    assert payment.status == Payment.Status.PAID
+    assert Payment.objects.get().status == Payment.Status.PAID
+    assert ledger.calls("POST", "/subscribe/payments/again") == 1
+
+
+def test_a_timeout_with_no_notification_leaves_unknown_and_raises(active_key, ledger):
+    ledger.fault("again", exc=READ_TIMEOUT, after=True)
+    ledger.fault("find", exc=READ_TIMEOUT, times=2)
+
+    with pytest.raises(services.PaymentError) as raised:
+        charge(active_key)
+
+    assert raised.value.outcome_unknown
+    assert Payment.objects.get().status == Payment.Status.UNKNOWN
+
+
+def stored_anywhere(value: str) -> list[str]:
+    found = []
+    for model in (Payment, BillingKey, BillingKeyEvent):
+        for row in model.objects.values():
+            if any(value in str(field) for field in row.values()):
+                found.append(f"{model.__name__} {row['id']}")
+    return found
+
+
+def test_a_charge_answer_with_the_card_number_unmasked_is_stored_masked(active_key, ledger):
+    ledger.card_number = UNMASKED
+
+    payment = charge(active_key)
+
+    payment.refresh_from_db()
+    assert payment.iamport_data["card_number"] == "424242******4242"
+    assert stored_anywhere(UNMASKED) == []
+
+
+def test_a_register_and_pay_answer_with_the_card_number_unmasked_is_stored_masked(user, ledger):
+    from billing.cards import CardDetails
+
+    ledger.card_number = UNMASKED
+    card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, payment = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    key.refresh_from_db()
+    payment.refresh_from_db()
+    assert key.masked_card_number == "424242******4242"
+    assert payment.iamport_data["card_number"] == "424242******4242"
+    for value in CARD_VALUES:
+        assert stored_anywhere(value) == [], value
