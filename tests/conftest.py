@@ -13,10 +13,12 @@ One name, one meaning, everywhere:
   ``paid_payment``: a key and a payment i'mport knows of, in the ``ledger``.
 """
 
+import os
 from collections.abc import Callable
 
 import pytest
 import responses
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
@@ -29,6 +31,15 @@ from tests.support.iamport import IamportMock
 from tests.support.ledger import DECLINING_CUSTOMERS_PREFIX, PaymentsAtIamport
 
 PASSWORD = "pw-Test-12345"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Under ``make mutation`` several pytest runs share one directory: each its own SQLite test file."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        test = settings.DATABASES["default"].setdefault("TEST", {})
+        if test.get("NAME"):
+            test["NAME"] = f"{test['NAME']}.{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)

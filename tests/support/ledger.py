@@ -7,6 +7,7 @@ was changed (the request reached i'mport, its answer was lost), or a given HTTP 
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,29 @@ class Fault:
     then: Callable[[], None] | None = None  # run when the fault strikes (e.g. a webhook lands meanwhile)
 
 
+class Gate:
+    """Holds the calls to one endpoint until ``release()``: i'mport busy while the test arranges a race."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.condition = threading.Condition()
+        self.released = threading.Event()
+
+    def pass_through(self) -> None:
+        with self.condition:
+            self.arrived += 1
+            self.condition.notify_all()
+        assert self.released.wait(60), "the test never released i'mport"
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Block until ``count`` calls are held (True), or ``timeout`` passed (False)."""
+        with self.condition:
+            return self.condition.wait_for(lambda: self.arrived >= count, timeout)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 @dataclass
 class PaymentsAtIamport:
     mock: IamportMock
@@ -43,21 +67,41 @@ class PaymentsAtIamport:
     faults: dict[str, Fault] = field(default_factory=dict)
     counter: int = 0
     card_number: str = "424242******4242"  # as i'mport masks it; a test may make it answer unmasked
+    gates: dict[str, Gate] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # i'mport handles one call at a time
+    local: threading.local = field(default_factory=threading.local)
 
     def install(self) -> "PaymentsAtIamport":
         m = self.mock.mock
-        m.add(responses.CallbackResponse("POST", BASE + "/subscribe/payments/again", callback=self._again))
-        m.add(
-            responses.CallbackResponse("POST", BASE + "/subscribe/payments/onetime", callback=self._onetime)
-        )
-        m.add(responses.CallbackResponse("POST", BASE + "/payments/cancel", callback=self._cancel))
-        m.add(
-            responses.CallbackResponse(
-                "GET", re.compile(BASE + r"/payments/find/[\w-]+$"), callback=self._find
-            )
-        )
-        m.add(responses.CallbackResponse("GET", re.compile(BASE + r"/payments/imp_\w+$"), callback=self._get))
+        routes = [
+            ("POST", BASE + "/subscribe/payments/again", "again", self._again),
+            ("POST", BASE + "/subscribe/payments/onetime", "onetime", self._onetime),
+            ("POST", BASE + "/payments/cancel", "cancel", self._cancel),
+            ("GET", re.compile(BASE + r"/payments/find/[\w-]+$"), "find", self._find),
+            ("GET", re.compile(BASE + r"/payments/imp_\w+$"), "get", self._get),
+        ]
+        for method, url, endpoint, handler in routes:
+            m.add(responses.CallbackResponse(method, url, callback=self._gated(endpoint, handler)))
         return self
+
+    def hold(self, endpoint: str) -> Gate:
+        """Hold every call to ``endpoint`` (again, onetime, cancel, find, get) until the gate is released."""
+        self.gates[endpoint] = Gate()
+        return self.gates[endpoint]
+
+    def _gated(self, endpoint: str, handler):
+        def answer(request):
+            gate = self.gates.get(endpoint)
+            if gate is not None:
+                gate.pass_through()
+            with self.lock:
+                result = handler(request)
+            then, self.local.then = getattr(self.local, "then", None), None
+            if then is not None:  # outside the lock: it may call i'mport itself
+                then()
+            return result
+
+        return answer
 
     # --- test controls ------------------------------------------------------------------------
     def fault(self, endpoint: str, **kwargs: Any) -> None:
@@ -208,8 +252,7 @@ class PaymentsAtIamport:
         return status, {"Content-Type": "application/json"}, json.dumps(body)
 
     def _fault_answer(self, fault: Fault):
-        if fault.then is not None:
-            fault.then()
+        self.local.then = fault.then
         if fault.exc is not None:
             return fault.exc
         return self._answer(fault.body, fault.status)
