@@ -63,10 +63,12 @@ def handler_output():
     handlers = {h for name in loggers for h in logging.getLogger(name).handlers if h.name in names}
     assert handlers
     stream = io.StringIO()
-    previous = {h: h.setStream(stream) for h in handlers}
+    previous = {h: h.stream for h in handlers}
+    for handler in handlers:
+        handler.stream = stream  # not setStream: it flushes the old stream, closed in a nested pytest run
     yield stream
     for handler, old in previous.items():
-        handler.setStream(old)
+        handler.stream = old
 
 
 def cache_contents() -> str:

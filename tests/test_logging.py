@@ -66,13 +66,13 @@ def test_the_handlers_the_settings_configure_scrub_card_numbers(number):
     assert handlers, "settings.LOGGING configures no handler"
     for handler in handlers:
         stream = io.StringIO()
-        previous = handler.setStream(stream)
+        previous, handler.stream = handler.stream, stream  # not setStream: it flushes the old stream
         try:
             record = logging.LogRecord(
                 "billing", logging.WARNING, __file__, 1, "answer %s", ({"n": number},), None
             )
             handler.handle(record)
         finally:
-            handler.setStream(previous)
+            handler.stream = previous
         assert stream.getvalue(), "the handler wrote nothing"
         assert number not in stream.getvalue()
