@@ -175,3 +175,31 @@ def test_nothing_but_the_named_fields_is_kept(client, unknown_payment, ledger):
     deliver(client, body_for(ledger, "pay_timed_out", card_number="4242-4242-4242-4242"))
 
     assert "card_number" not in WebhookDelivery.objects.get().body
+
+
+def test_a_rejected_delivery_is_recorded_with_what_it_claimed(client, unknown_payment, ledger, settings):
+    settings.IAMPORT_WEBHOOK_ALLOWED_IPS = ["52.78.100.19"]
+    body = body_for(ledger, "pay_timed_out")
+
+    response = deliver(client, body, REMOTE_ADDR="10.0.0.9")
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.imp_uid, delivery.merchant_uid, delivery.claimed_status) == (
+        body["imp_uid"],
+        "pay_timed_out",
+        "paid",
+    )
+    assert (delivery.source_ip, delivery.result) == ("10.0.0.9", Result.REJECTED)
+    assert delivery.body == body
+    assert delivery.detail == "Source address not allowed."
+    assert delivery.payment is None
+    assert Payment.objects.get().status == Payment.Status.UNKNOWN  # nothing was read or changed
+
+
+def test_a_delivery_without_ids_is_recorded_with_its_reason(client, ledger):
+    deliver(client, {"status": "paid", "imp_uid": ""})
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.imp_uid, delivery.merchant_uid, delivery.claimed_status) == ("", "", "paid")
+    assert delivery.detail == "imp_uid or merchant_uid missing."

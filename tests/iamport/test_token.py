@@ -83,11 +83,22 @@ def test_a_write_refused_twice_is_sent_twice_only(iamport):
     TokenEndpoint(iamport)
     iamport.on_customer("POST", status=401, body=envelope(code=-1, message="Unauthorized"))
 
-    with pytest.raises(IamportAuthError):
+    with pytest.raises(IamportAuthError) as raised:
         get_client().issue_billing_key("cu_1", CARD)
 
     sent = [c.request.headers["Authorization"] for c in iamport.calls_to("POST", "/subscribe/customers/")]
     assert sent == ["Bearer token-1", "Bearer token-2"]
+    assert (raised.value.code, raised.value.message, raised.value.http_status) == (-1, "Unauthorized", 401)
+
+
+def test_a_second_401_that_is_not_json_is_an_auth_error_without_code_or_message(iamport):
+    TokenEndpoint(iamport)
+    iamport.mock.upsert(responses.GET, CUSTOMER_PATH, body="<html>401</html>", status=401)
+
+    with pytest.raises(IamportAuthError) as raised:
+        get_client().get_billing_key("cu_1")
+
+    assert (raised.value.code, raised.value.message) == (None, "")
 
 
 def test_forgetting_an_old_token_keeps_the_newer_one_another_worker_stored(iamport):

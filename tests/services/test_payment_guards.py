@@ -4,11 +4,17 @@ Beside ``test_payments.py``: a merchant_uid reused on another customer's key, a 
 settles a payment while its charge times out, a card number i'mport answers unmasked.
 """
 
+import datetime
+import logging
+
 import pytest
+from django.utils import timezone
 
 from billing import services
+from billing.cards import CardDetails
 from billing.models import BillingKey, BillingKeyEvent, Payment
-from tests.support.cards import CARD_VALUES
+from tests.support.cards import CARD_VALUES, DECLINING_CARD
+from tests.support.iamport import envelope
 from tests.support.ledger import READ_TIMEOUT
 
 pytestmark = pytest.mark.django_db
@@ -106,8 +112,6 @@ def test_a_charge_answer_with_the_card_number_unmasked_is_stored_masked(active_k
 
 
 def test_a_register_and_pay_answer_with_the_card_number_unmasked_is_stored_masked(user, ledger):
-    from billing.cards import CardDetails
-
     ledger.card_number = UNMASKED
     card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
 
@@ -119,3 +123,92 @@ def test_a_register_and_pay_answer_with_the_card_number_unmasked_is_stored_maske
     assert payment.iamport_data["card_number"] == "424242******4242"
     for value in CARD_VALUES:
         assert stored_anywhere(value) == [], value
+
+
+# --- i'mport has no trace of a payment -------------------------------------------------------------
+def lost_payment(key, *, status, age_seconds):
+    payment = Payment.objects.create(
+        merchant_uid="pay_lost", billing_key=key, owner=key.owner, amount=1, name="x", status=status
+    )
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - datetime.timedelta(seconds=age_seconds)
+    )
+    payment.refresh_from_db()
+    return payment
+
+
+def test_an_unknown_payment_i_mport_never_saw_is_failed_with_its_time_after_the_grace(
+    active_key, ledger, settings
+):
+    payment = lost_payment(
+        active_key, status="unknown", age_seconds=settings.IAMPORT_UNKNOWN_GRACE_SECONDS + 5
+    )
+
+    services.sync_payment(payment=payment, source=API)
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.FAILED
+    assert payment.fail_reason == "i'mport never received this charge; nothing was charged."
+    assert payment.failed_at is not None and payment.synced_at is not None
+    assert ledger.calls("GET", "/payments/find/pay_lost") == 1
+
+
+@pytest.mark.parametrize("status", ["unknown", "ready"])
+def test_within_the_grace_a_payment_i_mport_has_no_trace_of_stays_as_it_is(
+    active_key, ledger, settings, status
+):
+    payment = lost_payment(active_key, status=status, age_seconds=settings.IAMPORT_UNKNOWN_GRACE_SECONDS - 30)
+
+    services.sync_payment(payment=payment, source=API)
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.failed_at, payment.synced_at) == (status, None, None)
+
+
+def test_a_paid_payment_i_mport_has_no_trace_of_stays_paid_and_is_reported(active_key, ledger, caplog):
+    payment = lost_payment(active_key, status="paid", age_seconds=10_000)
+
+    with caplog.at_level(logging.ERROR, logger="billing.services.payments"):
+        services.sync_payment(payment=payment, source=API)
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.failed_at) == ("paid", None)
+    assert "i'mport has no payment pay_lost that we recorded as paid" in caplog.messages
+
+
+# --- a declined first payment: did i'mport keep the key? -----------------------------------------
+def test_after_a_declined_first_payment_the_key_itself_is_read(user, ledger, iamport):
+    card = CardDetails(number=DECLINING_CARD, expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, _ = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    reads = iamport.calls_to("GET", "/subscribe/customers/")
+    assert [c.request.path_url for c in reads] == [f"/subscribe/customers/{key.customer_uid}"]
+    key.refresh_from_db()
+    assert key.status == BillingKey.Status.ACTIVE
+    sync = key.events.get(action=BillingKeyEvent.Action.SYNC)
+    assert (sync.outcome, sync.source) == (BillingKeyEvent.Outcome.SUCCEEDED, API)
+
+
+def test_a_key_i_mport_did_not_keep_after_the_decline_is_failed_with_the_reason(user, ledger, iamport):
+    iamport.on_customer("GET", status=404, body=envelope(code=1, message="존재하지 않습니다."))
+    card = CardDetails(number=DECLINING_CARD, expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, _ = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    key.refresh_from_db()
+    assert key.status == BillingKey.Status.FAILED
+    assert key.last_error_message == "The first payment was declined; i'mport did not keep the card."
+    sync = key.events.get(action=BillingKeyEvent.Action.SYNC)
+    assert sync.outcome == BillingKeyEvent.Outcome.SUCCEEDED  # a clear answer: the key is gone
+
+
+def test_a_key_unreadable_after_the_decline_is_unknown(user, ledger, iamport):
+    iamport.on_customer("GET", status=503, body=envelope(code=-1, message="maintenance"))
+    card = CardDetails(number=DECLINING_CARD, expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, _ = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    key.refresh_from_db()
+    assert key.status == BillingKey.Status.UNKNOWN
+    assert key.events.get(action=BillingKeyEvent.Action.SYNC).outcome == BillingKeyEvent.Outcome.UNAVAILABLE
