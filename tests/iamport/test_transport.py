@@ -126,6 +126,8 @@ def test_a_charge_to_a_closed_port_failed_and_nothing_was_charged(flaky, make_ke
     payment = Payment.objects.get(billing_key=key)
     assert (error.outcome_unknown, error.unavailable) == (False, True)
     assert payment.status == Payment.Status.FAILED
+    assert payment.failed_at is not None
+    assert payment.fail_reason == "i'mport could not be reached"
     assert payment.imp_uid in (None, "")
     assert server.requests_to("/subscribe/payments/again") == []
 
