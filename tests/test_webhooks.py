@@ -203,3 +203,22 @@ def test_a_delivery_without_ids_is_recorded_with_its_reason(client, ledger):
     delivery = WebhookDelivery.objects.get()
     assert (delivery.imp_uid, delivery.merchant_uid, delivery.claimed_status) == ("", "", "paid")
     assert delivery.detail == "imp_uid or merchant_uid missing."
+
+
+@pytest.mark.parametrize("amount", [9_900, "9900"])
+def test_a_body_claiming_the_true_amount_is_processed(client, unknown_payment, ledger, amount):
+    response = deliver(client, body_for(ledger, "pay_timed_out", amount=amount))
+
+    assert response.json()["result"] == "processed"
+    unknown_payment.refresh_from_db()
+    assert unknown_payment.status == Payment.Status.PAID
+
+
+def test_a_rejection_says_why(client, unknown_payment, paid_payment, ledger):
+    forged = {"imp_uid": paid_payment.imp_uid, "merchant_uid": "pay_timed_out", "status": "paid"}
+
+    deliver(client, forged)
+
+    assert (
+        WebhookDelivery.objects.get().detail == "i'mport says this imp_uid belongs to another merchant_uid."
+    )

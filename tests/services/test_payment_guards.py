@@ -212,3 +212,29 @@ def test_a_key_unreadable_after_the_decline_is_unknown(user, ledger, iamport):
     key.refresh_from_db()
     assert key.status == BillingKey.Status.UNKNOWN
     assert key.events.get(action=BillingKeyEvent.Action.SYNC).outcome == BillingKeyEvent.Outcome.UNAVAILABLE
+
+
+def test_register_and_pay_mirrors_the_key_from_the_payment_answer(user, ledger):
+    card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, _ = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    key.refresh_from_db()
+    described = (
+        key.status,
+        key.pg_provider,
+        key.card_name,
+        key.card_code,
+        key.card_type,
+        key.masked_card_number,
+    )
+    assert described == (
+        "active",
+        "nice",
+        "국민KB카드",
+        "381",
+        BillingKey.CardType.CREDIT,
+        "424242******4242",
+    )
+    assert (key.last_error_code, key.last_error_message) == (None, "")
+    assert key.synced_at is not None
