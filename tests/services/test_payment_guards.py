@@ -5,6 +5,7 @@ settles a payment while its charge times out, a card number i'mport answers unma
 """
 
 import datetime
+import json
 import logging
 
 import pytest
@@ -238,3 +239,31 @@ def test_register_and_pay_mirrors_the_key_from_the_payment_answer(user, ledger):
     )
     assert (key.last_error_code, key.last_error_message) == (None, "")
     assert key.synced_at is not None
+
+
+def test_register_and_pay_sends_the_merchants_plan_and_records_who_asked(user, ledger, iamport, settings):
+    settings.BILLING_FIRST_PAYMENT_AMOUNT, settings.BILLING_FIRST_PAYMENT_NAME = 12_300, "Plan A"
+    settings.IAMPORT_PG = "nice.nictest04m"
+    settings.IAMPORT_NOTICE_URL = "https://shop.example/billing/webhooks/iamport/"
+    card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, payment = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    (call,) = iamport.calls_to("POST", "/subscribe/payments/onetime")
+    sent = json.loads(call.request.body)
+    assert (sent["amount"], sent["name"], sent["pg"]) == (12_300, "Plan A", "nice.nictest04m")
+    assert (sent["merchant_uid"], sent["customer_uid"]) == (payment.merchant_uid, key.customer_uid)
+    assert sent["notice_url"] == "https://shop.example/billing/webhooks/iamport/"
+    assert (payment.amount, payment.name) == (12_300, "Plan A")
+    event = key.events.get(action=BillingKeyEvent.Action.ISSUE_AND_PAY)
+    assert (event.actor, event.source) == (user, API)
+
+
+def test_a_conflicting_reuse_names_the_earlier_payment(active_key, ledger):
+    earlier = charge(active_key, merchant_uid="pay_shared_0003")
+
+    with pytest.raises(services.PaymentConflict) as raised:
+        charge(active_key, merchant_uid="pay_shared_0003", amount=1)
+
+    assert raised.value.payment == earlier
+    assert raised.value.message == "This merchant_uid was used for another charge."
