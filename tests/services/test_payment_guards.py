@@ -267,3 +267,36 @@ def test_a_conflicting_reuse_names_the_earlier_payment(active_key, ledger):
 
     assert raised.value.payment == earlier
     assert raised.value.message == "This merchant_uid was used for another charge."
+
+
+# --- refunds: the boundaries --------------------------------------------------------------------
+def refund(payment, amount):
+    return services.refund_payment(payment=payment, amount=amount, reason="r", actor=None, source=API)
+
+
+@pytest.mark.parametrize("amount", [1, 10_000], ids=["one won", "exactly what is left"])
+def test_a_refund_of_one_won_or_of_exactly_what_is_left_goes_through(paid_payment, ledger, amount):
+    payment = refund(paid_payment, amount)
+
+    assert payment.cancelled_amount == amount
+    assert ledger.payments["pay_paid_1"]["cancel_amount"] == amount
+
+
+@pytest.mark.parametrize("amount", [0, -5, True, 1.5, "100"])
+def test_a_refund_amount_that_is_not_positive_whole_won_is_refused_on_its_field(paid_payment, ledger, amount):
+    with pytest.raises(services.RefundNotAllowed) as raised:
+        refund(paid_payment, amount)
+
+    assert (raised.value.field, raised.value.message) == (
+        "amount",
+        "The amount must be a positive whole number of won.",
+    )
+    assert ledger.calls("POST", "/payments/cancel") == 0
+
+
+def test_a_refund_over_what_is_left_is_refused_on_its_field(paid_payment, ledger):
+    with pytest.raises(services.RefundNotAllowed) as raised:
+        refund(paid_payment, 10_001)
+
+    assert (raised.value.field, raised.value.message) == ("amount", "At most 10000 won is left to refund.")
+    assert ledger.calls("POST", "/payments/cancel") == 0
