@@ -57,7 +57,7 @@ def test_stale_ready_payments_are_checked_fresh_ones_left_alone(active_key, ledg
 
 
 def test_an_unreadable_record_is_reported_and_kept(active_key, ledger, user):
-    from tests.iamport_mock import envelope
+    from tests.support.iamport import envelope
 
     ledger.fault("find", status=503, body=envelope(code=-1, message="down"))
     Payment.objects.create(
