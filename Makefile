@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test stress lint typecheck check-migrations check-messages messages ci sandbox bench host-test wheel clean
+.PHONY: run test stress lint typecheck check-migrations check-messages messages ci sandbox bench host-test wheel mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,5 +75,12 @@ wheel: $(VENV)/.installed
 host-test: $(VENV)/.installed
 	PYTHON=$(BIN)/python examples/host_project/check_wheel.sh
 
+# Mutation testing of the money code (docs/testing.md): not in CI, about 45 minutes on 2 cores.
+# Which files are mutated and which tests run: [tool.mutmut] in pyproject.toml. Work dir: mutants/.
+mutation: $(VENV)/.installed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $${MUTATION_JOBS:-2}
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3 build dist *.egg-info
+	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3 build dist *.egg-info mutants

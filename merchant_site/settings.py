@@ -10,6 +10,7 @@ refuses to start without a secret key, real i'mport keys and allowed hosts.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_noop
 
@@ -263,6 +264,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "subscriptions-sweep": {"task": "subscriptions.tasks.sweep", "schedule": 60.0},
+    # billing's drift checks (billing.tasks): the short pass often, the full comparison daily at 04:00 Seoul.
+    "billing-reconcile-short": {"task": "billing.tasks.reconcile_short", "schedule": 300.0},
+    "billing-reconcile-full": {"task": "billing.tasks.reconcile_full", "schedule": crontab(hour=4, minute=0)},
 }
 
 SPECTACULAR_SETTINGS = {

@@ -31,8 +31,9 @@ from django.utils.translation import gettext as _
 from billing import conf
 from billing import services as billing_services
 from billing.models import BillingKey, BillingKeyEvent, Payment
+from billing.signals import send_on_commit
 
-from . import calendar
+from . import calendar, signals
 from .models import Plan, Renewal, RenewalAttempt, Subscription
 
 logger = logging.getLogger(__name__)
@@ -567,11 +568,13 @@ def _apply(subscription, renewal, attempt, payment, error, now) -> AttemptResult
     renewal.status = Renewal.Status.UNKNOWN
     renewal.next_attempt_at = now
     if renewal.initial:
-        subscription.status = Subscription.Status.PAST_DUE
+        _mark_past_due(subscription)
     return AttemptResult(renewal, "unknown")
 
 
 def _mark_paid(subscription, renewal, attempt, payment, now) -> None:
+    if renewal.status != Renewal.Status.PAID:
+        send_on_commit(signals.subscription_renewed, renewal)
     attempt.outcome = RenewalAttempt.Outcome.PAID
     renewal.status = Renewal.Status.PAID
     renewal.paid_at = payment.paid_at or now
@@ -610,8 +613,14 @@ def _after_failure(
     if card_changed:
         renewal.next_attempt_at = now  # the customer changed the card while this attempt was in flight
     if subscription.is_live:
-        subscription.status = Subscription.Status.PAST_DUE
+        _mark_past_due(subscription)
     return AttemptResult(renewal, "retry_scheduled")
+
+
+def _mark_past_due(subscription: Subscription) -> None:
+    if subscription.status != Subscription.Status.PAST_DUE:
+        send_on_commit(signals.subscription_past_due, subscription)
+    subscription.status = Subscription.Status.PAST_DUE
 
 
 def _exhaust(subscription, renewal, now, token: str | None = None) -> None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from billing import customer_messages
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.auth_types import AuthenticatedHttpRequest
@@ -66,8 +67,10 @@ def subscribe(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         )
         try:
             billing_key = billing_services.register_card(owner=request.user, card=card, source=SOURCE)
-        except billing_services.BillingKeyError:
-            messages.error(request, _("The card could not be registered, so you were not subscribed."))
+        except billing_services.BillingKeyError as error:
+            # billing's own sentence for the refusal; i'mport's text stays in the audit trail.
+            reason = customer_messages.registration_refused(error)
+            messages.error(request, _("You were not subscribed: %(reason)s") % {"reason": reason})
             return redirect("subscriptions:plan-list")
     try:
         subscription = services.subscribe(
@@ -86,15 +89,24 @@ def subscribe(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
                 ),
             )
             return redirect("subscriptions:subscription-list")
-        messages.error(
-            request,
-            _("The first payment was declined, so you were not subscribed. Please use another card."),
-        )
+        if failure.cause is not None and failure.cause.unavailable:
+            messages.error(
+                request,
+                _(
+                    "Payments are unavailable right now. You were not subscribed and nothing was charged; "
+                    "please try again shortly."
+                ),
+            )
+        else:
+            messages.error(
+                request,
+                _("The first payment was declined, so you were not subscribed. Please use another card."),
+            )
         return redirect("subscriptions:plan-list")
     if subscription.status == subscription.Status.TRIALING:
-        messages.success(request, _("Your free trial of %(plan)s has started.") % {"plan": plan.name})
+        messages.success(request, _("Your free trial of %(plan)s has started.") % {"plan": _(plan.name)})
     else:
-        messages.success(request, _("You are subscribed to %(plan)s.") % {"plan": plan.name})
+        messages.success(request, _("You are subscribed to %(plan)s.") % {"plan": _(plan.name)})
     return redirect("subscriptions:subscription-list")
 
 

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import NotFound
@@ -95,7 +96,7 @@ def _conflict(detail: str) -> Response:
 def _id(pk: str) -> int:
     """A subscription id from the path; anything else is a JSON 404, like an id that does not exist."""
     if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return int(pk)
 
 
@@ -175,7 +176,7 @@ class SubscriptionListCreateView(BillingGenericAPIView):
         data = _valid(SubscribeInputSerializer, request)
         plan = selectors.active_plans().filter(code=data["plan"]).first()
         if plan is None:
-            raise serializers.ValidationError({"plan": ["No plan on offer has this code."]})
+            raise serializers.ValidationError({"plan": [_("No plan on offer has this code.")]})
         billing_key = billing_selectors.billing_key_of(request.user, data["customer_uid"])
         try:
             subscription = services.subscribe(
@@ -189,16 +190,16 @@ class SubscriptionListCreateView(BillingGenericAPIView):
                 record["merchant_uid"] = failure.payment.merchant_uid
             if failure.cause is not None:
                 return failed_call_response(failure.cause, extra=record)
-            return Response(
-                {
-                    "error": "refused",
-                    "detail": failure.payment.fail_reason  # type: ignore[union-attr]  # a decline has its payment
-                    or "The card company declined the first charge.",
-                    **record,
-                    "payment": PaymentOutputSerializer(failure.payment).data,
-                },
-                status=HTTPStatus.PAYMENT_REQUIRED,
-            )
+            payment = failure.payment
+            body: dict[str, Any] = {
+                "error": "refused",
+                "detail": (payment.fail_reason if payment else "")
+                or _("The card company declined the first charge."),
+                **record,
+            }
+            if payment is not None:  # None: refused before any charge (the card was deleted meanwhile)
+                body["payment"] = PaymentOutputSerializer(payment).data
+            return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
         return _answer(subscription, HTTPStatus.CREATED)
 
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.api.conftest import GOOD_CARD
 from tests.conftest import PASSWORD
+from tests.support.cards import GOOD_CARD
 
 pytestmark = pytest.mark.django_db
 

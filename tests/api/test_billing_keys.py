@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from billing.api.billing_keys import BillingKeyPagination
 from billing.models import BillingKey, BillingKeyEvent, Payment
-from tests.api.conftest import CARD_VALUES, GOOD_CARD
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.cards import CARD_VALUES, GOOD_CARD
+from tests.support.iamport import customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 

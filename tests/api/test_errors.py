@@ -9,8 +9,8 @@ import requests
 from django.urls import reverse
 
 from billing.models import BillingKey
-from tests.api.conftest import CARD_VALUES, GOOD_CARD
-from tests.iamport_mock import envelope
+from tests.support.cards import CARD_VALUES, GOOD_CARD
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from billing import cards
-from tests.api.conftest import GOOD_CARD
+from tests.support.cards import GOOD_CARD
 
 # Each is a digit to str.isdigit(); "²" makes int() fail, the others int() accepts.
 SUPERSCRIPT_CARD = "4242-4242-4242-424²"

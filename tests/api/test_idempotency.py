@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from billing.api import idempotency
 from billing.models import BillingKey, IdempotentRequest
-from tests.api.conftest import CARD_VALUES, GOOD_CARD
-from tests.iamport_mock import envelope
+from tests.support.cards import CARD_VALUES, GOOD_CARD
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

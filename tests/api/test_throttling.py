@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from billing.models import BillingKeyEvent
 from billing.throttling import RefusalCooldownThrottle, counted_refusals, note_refusal, refusal_cooldown
-from tests.api.conftest import GOOD_CARD
-from tests.iamport_mock import envelope
+from tests.support.cards import GOOD_CARD
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

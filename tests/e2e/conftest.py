@@ -12,7 +12,7 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from billing.iamport import reset_client
-from tests.sandbox_process import KEY, SECRET, point_the_site_at, served_sandbox
+from tests.support.sandbox_process import KEY, SECRET, point_the_site_at, served_sandbox
 
 TIMEOUT = 10  # for the tests' own requests
 

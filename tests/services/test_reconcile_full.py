@@ -16,7 +16,7 @@ from billing import services
 from billing.cards import CardDetails
 from billing.iamport import get_client
 from billing.models import BillingKey, BillingKeyEvent, Payment, PaymentRefund
-from tests.iamport_mock import CUSTOMER_PATH, customer_annotation, envelope
+from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 

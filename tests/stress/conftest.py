@@ -16,7 +16,7 @@ import requests
 from django.db import connection
 
 from billing.iamport import reset_client
-from tests.sandbox_process import point_the_site_at, served_sandbox
+from tests.support.sandbox_process import point_the_site_at, served_sandbox
 
 TIMEOUT = 10
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
 from billing.models import BillingKey, BillingKeyEvent
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

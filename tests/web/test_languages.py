@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.display import format_won
 from billing.models import BillingKey, Payment
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -151,3 +151,27 @@ def test_support_staff_find_a_customer_by_the_shops_login_field_and_email(custom
 
     assert owners_matching("JIMIN@example.com") == [customer.pk]
     assert list(selectors.billing_keys_for_staff(owner=customer.email)) == []
+
+
+@pytest.mark.django_db
+def test_the_card_pages_render_inside_the_shops_own_layout(client, customer):
+    client.force_login(customer)
+    answer = client.get(reverse("billing:card-list"))
+    assert answer.status_code == HTTPStatus.OK
+    page = answer.content.decode()
+    assert 'id="shop-header"' in page  # the shop's base.html, from the shop's templates
+    assert reverse("billing:card-new") in page  # billing's own template, from the wheel
+
+
+@pytest.mark.django_db
+def test_the_admins_billing_pages_come_with_the_wheel(client):
+    staff = User.objects.create_superuser("support@example.com", PASSWORD)
+    key = BillingKey.objects.create(owner=staff, customer_uid="cu_admin_page", status="active")
+    client.force_login(staff)
+    for url in (
+        reverse("admin:billing_billingkey_change", args=[key.pk]),
+        reverse("admin:billing_billingkey_delete_at_iamport", args=[key.pk]),
+    ):
+        answer = client.get(url)
+        assert answer.status_code == HTTPStatus.OK, url
+        assert "cu_admin_page" in answer.content.decode()

@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from billing.models import BillingKey, BillingKeyEvent, Payment
-from tests.iamport_mock import envelope
-from tests.payments.conftest import DECLINE_REASON, DECLINING_CARD
+from tests.support.cards import DECLINING_CARD
+from tests.support.iamport import envelope
+from tests.support.ledger import DECLINE_REASON
 
 pytestmark = pytest.mark.django_db
 

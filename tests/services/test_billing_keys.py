@@ -10,7 +10,7 @@ from billing import services
 from billing.cards import CardDetails
 from billing.iamport.errors import IamportNotFound, IamportOutcomeUnknown, IamportRefused, IamportUnavailable
 from billing.models import BillingKey, BillingKeyEvent
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.iamport import customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +138,10 @@ def test_unknown_key_not_found_after_the_grace_period_is_failed(iamport, user, s
 
     key.refresh_from_db()
     assert key.status == Status.FAILED
+    assert (key.last_error_message, key.synced_at is not None) == (
+        "i'mport never registered this card.",
+        True,
+    )
 
 
 def test_sync_of_a_key_deleted_at_i_mport_marks_it_deleted(iamport, user):
@@ -148,6 +152,7 @@ def test_sync_of_a_key_deleted_at_i_mport_marks_it_deleted(iamport, user):
 
     key.refresh_from_db()
     assert key.status == Status.DELETED
+    assert key.synced_at is not None
     assert key.events.get().action == "sync"
 
 

@@ -5,8 +5,9 @@ from http import HTTPStatus
 import pytest
 
 from billing.models import Payment
-from tests.iamport_mock import envelope
-from tests.payments.conftest import DECLINE_REASON, READ_TIMEOUT, api_client_for
+from tests.conftest import client_for
+from tests.support.iamport import envelope
+from tests.support.ledger import DECLINE_REASON, READ_TIMEOUT
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +39,8 @@ def test_merchant_charges_a_billing_key(merchant_client, active_key, ledger):
     assert body["refunds"] == []
 
 
-def test_a_customer_cannot_charge_itself(api_client, active_key, ledger):
-    response = api_client.post(LIST, {"customer_uid": "cu_1", "amount": 1, "name": "free"}, format="json")
+def test_a_customer_cannot_charge_itself(token_client, active_key, ledger):
+    response = token_client.post(LIST, {"customer_uid": "cu_1", "amount": 1, "name": "free"}, format="json")
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response.json()["error"] == "permission_denied"
@@ -111,12 +112,12 @@ def test_unknown_key_is_404_and_inactive_key_409(merchant_client, active_key, le
     assert (missing.status_code, deleted.status_code) == (HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT)
 
 
-def test_list_and_read_are_owner_scoped(paid_payment, api_client, other_user, merchant_client):
-    others = api_client_for(other_user)
+def test_list_and_read_are_owner_scoped(paid_payment, token_client, other_user, merchant_client):
+    others = client_for(other_user)
 
-    assert [p["merchant_uid"] for p in api_client.get(LIST).json()["results"]] == ["pay_paid_1"]
+    assert [p["merchant_uid"] for p in token_client.get(LIST).json()["results"]] == ["pay_paid_1"]
     assert others.get(LIST).json()["results"] == []
-    assert api_client.get(detail("pay_paid_1")).status_code == HTTPStatus.OK
+    assert token_client.get(detail("pay_paid_1")).status_code == HTTPStatus.OK
     assert others.get(detail("pay_paid_1")).status_code == HTTPStatus.NOT_FOUND
     assert merchant_client.get(detail("pay_paid_1")).status_code == HTTPStatus.OK, "staff with view_payment"
 
@@ -151,8 +152,8 @@ def test_over_refund_is_400(merchant_client, paid_payment, ledger):
     assert ledger.calls("POST", "/payments/cancel") == 0
 
 
-def test_a_customer_cannot_refund(api_client, paid_payment, ledger):
-    response = api_client.post(refund_url("pay_paid_1"), {"reason": "mine"}, format="json")
+def test_a_customer_cannot_refund(token_client, paid_payment, ledger):
+    response = token_client.post(refund_url("pay_paid_1"), {"reason": "mine"}, format="json")
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert ledger.calls("POST", "/payments/cancel") == 0

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import requests
 
-from tests.sandbox_process import served_sandbox
-
-from . import spec_types
-from .conftest import Api
+from tests.sandbox import spec_types
+from tests.sandbox.conftest import Api
+from tests.support.sandbox_process import served_sandbox
 
 
 @contextmanager

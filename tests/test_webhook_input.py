@@ -6,7 +6,7 @@ from http import HTTPStatus
 import pytest
 
 from billing.models import Payment, WebhookDelivery
-from tests.payments.test_webhooks import URL, deliver, unknown_payment  # noqa: F401 (fixture)
+from tests.test_webhooks import URL, deliver, unknown_payment  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

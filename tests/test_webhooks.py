@@ -6,7 +6,7 @@ from http import HTTPStatus
 import pytest
 
 from billing.models import Payment, WebhookDelivery
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +193,50 @@ def test_nothing_but_the_named_fields_is_kept(client, unknown_payment, ledger):
     deliver(client, body_for(ledger, "pay_timed_out", card_number="4242-4242-4242-4242"))
 
     assert "card_number" not in WebhookDelivery.objects.get().body
+
+
+def test_a_rejected_delivery_is_recorded_with_what_it_claimed(client, unknown_payment, ledger, settings):
+    settings.BILLING = {**settings.BILLING, "WEBHOOK_ALLOWED_IPS": ["52.78.100.19"]}
+    body = body_for(ledger, "pay_timed_out")
+
+    response = deliver(client, body, REMOTE_ADDR="10.0.0.9")
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.imp_uid, delivery.merchant_uid, delivery.claimed_status) == (
+        body["imp_uid"],
+        "pay_timed_out",
+        "paid",
+    )
+    assert (delivery.source_ip, delivery.result) == ("10.0.0.9", Result.REJECTED)
+    assert delivery.body == body
+    assert delivery.detail == "Source address not allowed."
+    assert delivery.payment is None
+    assert Payment.objects.get().status == Payment.Status.UNKNOWN  # nothing was read or changed
+
+
+def test_a_delivery_without_ids_is_recorded_with_its_reason(client, ledger):
+    deliver(client, {"status": "paid", "imp_uid": ""})
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.imp_uid, delivery.merchant_uid, delivery.claimed_status) == ("", "", "paid")
+    assert delivery.detail == "imp_uid or merchant_uid missing."
+
+
+@pytest.mark.parametrize("amount", [9_900, "9900"])
+def test_a_body_claiming_the_true_amount_is_processed(client, unknown_payment, ledger, amount):
+    response = deliver(client, body_for(ledger, "pay_timed_out", amount=amount))
+
+    assert response.json()["result"] == "processed"
+    unknown_payment.refresh_from_db()
+    assert unknown_payment.status == Payment.Status.PAID
+
+
+def test_a_rejection_says_why(client, unknown_payment, paid_payment, ledger):
+    forged = {"imp_uid": paid_payment.imp_uid, "merchant_uid": "pay_timed_out", "status": "paid"}
+
+    deliver(client, forged)
+
+    assert (
+        WebhookDelivery.objects.get().detail == "i'mport says this imp_uid belongs to another merchant_uid."
+    )

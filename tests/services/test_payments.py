@@ -10,8 +10,9 @@ from billing import services
 from billing.cards import CardDetails
 from billing.iamport.errors import IamportOutcomeUnknown, IamportRefused, IamportUnavailable
 from billing.models import BillingKey, BillingKeyEvent, Payment, PaymentRefund
-from tests.iamport_mock import envelope
-from tests.payments.conftest import DECLINE_REASON, DECLINING_CARD, READ_TIMEOUT
+from tests.support.cards import DECLINING_CARD
+from tests.support.iamport import envelope
+from tests.support.ledger import DECLINE_REASON, READ_TIMEOUT
 
 pytestmark = pytest.mark.django_db
 

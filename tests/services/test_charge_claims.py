@@ -10,7 +10,7 @@ from django.db import connection
 from billing import cooldown, services
 from billing.cards import CardDetails
 from billing.models import BillingKeyEvent, Payment
-from tests.payments.conftest import DECLINING_CARD
+from tests.support.cards import DECLINING_CARD
 
 API = BillingKeyEvent.Source.API
 Outcome = BillingKeyEvent.Outcome

@@ -1,4 +1,4 @@
-"""i'mport's payment endpoints, faked at the transport: a small in-memory ledger behind ``responses``.
+"""i'mport's payment endpoints (the ``ledger`` fixture), faked at the transport behind ``responses``.
 
 Answers are shaped like the V1 spec's ``PaymentAnnotation``. ``fault(endpoint, ...)`` makes the next
 call to one endpoint fail: an exception (``requests.ReadTimeout``), optionally *after* the ledger
@@ -7,24 +7,21 @@ was changed (the request reached i'mport, its answer was lost), or a given HTTP 
 
 import json
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-import pytest
 import requests
 import responses
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from billing.models import BillingKey, Payment
-from tests.conftest import ENGLISH
-from tests.iamport_mock import IamportMock, envelope
+from tests.support.cards import DECLINING_CARD
+from tests.support.iamport import IamportMock, envelope
 
 BASE = IamportMock.base_url
 DECLINING_CUSTOMERS_PREFIX = "cu_decline"
-DECLINING_CARD = "4000-0000-0000-9995"  # issued, every charge declined (as in the sandbox)
 DECLINE_REASON = "잔액부족 (insufficient funds)"
 
 
@@ -34,6 +31,31 @@ class Fault:
     after: bool = False
     status: int = HTTPStatus.OK
     body: Any = None
+    times: int = 1  # how many calls in a row fail so (a read is repeated once by the client)
+    then: Callable[[], None] | None = None  # run when the fault strikes (e.g. a webhook lands meanwhile)
+
+
+class Gate:
+    """Holds the calls to one endpoint until ``release()``: i'mport busy while the test arranges a race."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.condition = threading.Condition()
+        self.released = threading.Event()
+
+    def pass_through(self) -> None:
+        with self.condition:
+            self.arrived += 1
+            self.condition.notify_all()
+        assert self.released.wait(60), "the test never released i'mport"
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Block until ``count`` calls are held (True), or ``timeout`` passed (False)."""
+        with self.condition:
+            return self.condition.wait_for(lambda: self.arrived >= count, timeout)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -44,26 +66,56 @@ class PaymentsAtIamport:
     declined_customers: set[str] = field(default_factory=set)
     faults: dict[str, Fault] = field(default_factory=dict)
     counter: int = 0
+    card_number: str = "424242******4242"  # as i'mport masks it; a test may make it answer unmasked
+    gates: dict[str, Gate] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # i'mport handles one call at a time
+    local: threading.local = field(default_factory=threading.local)
 
     def install(self) -> "PaymentsAtIamport":
         m = self.mock.mock
-        m.add(responses.CallbackResponse("POST", BASE + "/subscribe/payments/again", callback=self._again))
-        m.add(
-            responses.CallbackResponse("POST", BASE + "/subscribe/payments/onetime", callback=self._onetime)
-        )
-        m.add(responses.CallbackResponse("POST", BASE + "/payments/cancel", callback=self._cancel))
-        m.add(
-            responses.CallbackResponse(
-                "GET", re.compile(BASE + r"/payments/find/[\w-]+$"), callback=self._find
-            )
-        )
-        m.add(responses.CallbackResponse("GET", re.compile(BASE + r"/payments/imp_\w+$"), callback=self._get))
+        routes = [
+            ("POST", BASE + "/subscribe/payments/again", "again", self._again),
+            ("POST", BASE + "/subscribe/payments/onetime", "onetime", self._onetime),
+            ("POST", BASE + "/payments/cancel", "cancel", self._cancel),
+            ("GET", re.compile(BASE + r"/payments/find/[\w-]+$"), "find", self._find),
+            ("GET", re.compile(BASE + r"/payments/imp_\w+$"), "get", self._get),
+        ]
+        for method, url, endpoint, handler in routes:
+            m.add(responses.CallbackResponse(method, url, callback=self._gated(endpoint, handler)))
         return self
+
+    def hold(self, endpoint: str) -> Gate:
+        """Hold every call to ``endpoint`` (again, onetime, cancel, find, get) until the gate is released."""
+        self.gates[endpoint] = Gate()
+        return self.gates[endpoint]
+
+    def _gated(self, endpoint: str, handler):
+        def answer(request):
+            gate = self.gates.get(endpoint)
+            if gate is not None:
+                gate.pass_through()
+            with self.lock:
+                result = handler(request)
+            then, self.local.then = getattr(self.local, "then", None), None
+            if then is not None:  # outside the lock: it may call i'mport itself
+                then()
+            return result
+
+        return answer
 
     # --- test controls ------------------------------------------------------------------------
     def fault(self, endpoint: str, **kwargs: Any) -> None:
-        """``endpoint``: again, onetime, cancel, find, get. Applies to the next call only."""
+        """``endpoint``: again, onetime, cancel, find, get. Applies to the next ``times`` calls (one)."""
         self.faults[endpoint] = Fault(**kwargs)
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        fault = self.faults.get(endpoint)
+        if fault is None:
+            return None
+        fault.times -= 1
+        if fault.times <= 0:
+            del self.faults[endpoint]
+        return fault
 
     def calls(self, method: str, fragment: str) -> int:
         return len(self.mock.calls_to(method, fragment))
@@ -86,7 +138,7 @@ class PaymentsAtIamport:
         return self._charge("onetime", body, usage="issue")
 
     def _charge(self, endpoint: str, body: dict, *, usage: str):
-        fault = self.faults.pop(endpoint, None)
+        fault = self._take_fault(endpoint)
         if fault and not fault.after:
             return self._fault_answer(fault)
         if body["merchant_uid"] in self.payments:
@@ -102,7 +154,7 @@ class PaymentsAtIamport:
 
     def _cancel(self, request):
         body = json.loads(request.body)
-        fault = self.faults.pop("cancel", None)
+        fault = self._take_fault("cancel")
         if fault and not fault.after:
             return self._fault_answer(fault)
         payment = self.payments.get(body["merchant_uid"])
@@ -138,7 +190,7 @@ class PaymentsAtIamport:
         return self._answer(envelope(payment))
 
     def _find(self, request):
-        fault = self.faults.pop("find", None)
+        fault = self._take_fault("find")
         if fault:
             return self._fault_answer(fault)
         payment = self.payments.get(request.path_url.rsplit("/", 1)[-1])
@@ -149,7 +201,7 @@ class PaymentsAtIamport:
         return self._answer(envelope(payment))
 
     def _get(self, request):
-        fault = self.faults.pop("get", None)
+        fault = self._take_fault("get")
         if fault:
             return self._fault_answer(fault)
         imp_uid = request.path_url.rsplit("/", 1)[-1]
@@ -180,7 +232,7 @@ class PaymentsAtIamport:
             "customer_uid_usage": usage,
             "card_name": "국민KB카드",
             "card_code": "381",
-            "card_number": "424242******4242",
+            "card_number": self.card_number,
             "card_type": 0,
             "pg_provider": "nice",
             "pg_tid": f"tid_{self.counter}",
@@ -200,79 +252,10 @@ class PaymentsAtIamport:
         return status, {"Content-Type": "application/json"}, json.dumps(body)
 
     def _fault_answer(self, fault: Fault):
+        self.local.then = fault.then
         if fault.exc is not None:
             return fault.exc
         return self._answer(fault.body, fault.status)
-
-
-@pytest.fixture
-def ledger(iamport) -> PaymentsAtIamport:
-    """i'mport's payments, faked; billing keys answered by the ``iamport`` mock."""
-    iamport.on_customer("GET")
-    return PaymentsAtIamport(iamport).install()
-
-
-@pytest.fixture
-def active_key(user, ledger) -> BillingKey:
-    ledger.customers.add("cu_1")
-    return BillingKey.objects.create(
-        owner=user,
-        customer_uid="cu_1",
-        status=BillingKey.Status.ACTIVE,
-        masked_card_number="424242******4242",
-    )
-
-
-@pytest.fixture
-def declining_key(user, ledger) -> BillingKey:
-    uid = f"{DECLINING_CUSTOMERS_PREFIX}_1"
-    ledger.customers.add(uid)
-    return BillingKey.objects.create(owner=user, customer_uid=uid, status=BillingKey.Status.ACTIVE)
-
-
-@pytest.fixture
-def paid_payment(active_key, ledger) -> Payment:
-    ledger.add_paid("pay_paid_1", 10_000)
-    imp_uid = ledger.payments["pay_paid_1"]["imp_uid"]
-    return Payment.objects.create(
-        merchant_uid="pay_paid_1",
-        imp_uid=imp_uid,
-        billing_key=active_key,
-        owner=active_key.owner,
-        amount=10_000,
-        name="order",
-        status=Payment.Status.PAID,
-    )
-
-
-def api_client_for(user) -> APIClient:
-    client = APIClient(**ENGLISH)  # the API's messages are asserted in English; the site defaults to Korean
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def api_client(user) -> APIClient:
-    return api_client_for(user)
-
-
-@pytest.fixture
-def merchant(django_user_model):
-    """A back-office account allowed to charge billing keys and refund payments."""
-    from django.contrib.auth.models import Permission
-
-    account = django_user_model.objects.create_user("merchant", "ops@example.com", "pw-Merchant-12345")
-    account.user_permissions.add(
-        Permission.objects.get(codename="charge_billingkey"),
-        Permission.objects.get(codename="refund_payment"),
-        Permission.objects.get(codename="view_payment"),
-    )
-    return account
-
-
-@pytest.fixture
-def merchant_client(merchant) -> APIClient:
-    return api_client_for(merchant)
 
 
 READ_TIMEOUT = requests.ReadTimeout("read timed out")

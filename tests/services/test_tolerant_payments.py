@@ -6,7 +6,7 @@ import pytest
 
 from billing import services
 from billing.models import BillingKey, BillingKeyEvent, Payment
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.iamport import customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ import requests
 
 from billing.iamport import reset_client
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET = "sandbox_key", "sandbox_secret"
 
 
