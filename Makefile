@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test stress engine-test bench-renewals lint check-migrations check-messages messages ci sandbox bench clean
+.PHONY: run test stress engine-test bench-renewals lint typecheck check-migrations check-messages messages ci sandbox bench host-test wheel mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy with the Django and DRF plugins over billing, merchant_site and subscriptions ([tool.mypy] in
+# pyproject.toml). The plugins import merchant_site.settings, which needs DEBUG=1 (no SECRET_KEY here).
+typecheck: $(VENV)/.installed
+	DEBUG=1 $(BIN)/mypy
+
 check-migrations: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
@@ -75,5 +80,22 @@ sandbox: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# billing as a merchant installs it: the wheel, built from this checkout (into dist/).
+wheel: $(VENV)/.installed
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	rm -rf build *.egg-info
+	@ls dist/*.whl
+
+# The wheel installed into a new virtualenv, and the example host project's tests run with it (~1 min).
+host-test: $(VENV)/.installed
+	PYTHON=$(BIN)/python examples/host_project/check_wheel.sh
+
+# Mutation testing of the money code (docs/testing.md): not in CI, about 45 minutes on 2 cores.
+# Which files are mutated and which tests run: [tool.mutmut] in pyproject.toml. Work dir: mutants/.
+mutation: $(VENV)/.installed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $${MUTATION_JOBS:-2}
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3
+	rm -rf $(VENV) db.sqlite3 iamport_sandbox.sqlite3 build dist *.egg-info mutants

@@ -78,7 +78,7 @@ def main() -> None:
     env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"{PG}/{DB}"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
-    from tests.sandbox_process import served_sandbox
+    from tests.support.sandbox_process import served_sandbox
 
     state = ROOT / "bench-results" / "renewals-sandbox.sqlite3"
     state.parent.mkdir(exist_ok=True)

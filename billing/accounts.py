@@ -4,6 +4,7 @@ sign-ups are answered 429 with a message that says how long to wait, like the AP
 
 import math
 from http import HTTPStatus
+from typing import cast
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -50,7 +51,7 @@ class LoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def get_form(self, form_class=None):
-        form = super().get_form(form_class)
+        form = cast(ThrottledAuthenticationForm, super().get_form(form_class))  # form_class is one
         if self.wait is not None:
             # ngettext with literal strings, so that makemessages finds them.
             minutes = _minutes(self.wait)

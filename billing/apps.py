@@ -11,6 +11,7 @@ class BillingConfig(AppConfig):
     def ready(self):
         from rest_framework.authtoken.models import Token
 
+        from billing import checks  # noqa: F401 - registers billing's system checks
         from billing.api.authentication import forget_token, forget_user_tokens
 
         # The API's token cache forgets a token as soon as it or its user changes (see there).

@@ -7,6 +7,7 @@ repeats the value (it would end up re-rendered or logged).
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -119,7 +120,7 @@ class CardDetails:
     __str__ = __repr__
 
 
-NORMALIZERS = {
+NORMALIZERS: dict[str, Callable[[str], str]] = {
     "card_number": normalize_card_number,
     "expiry": normalize_expiry,
     "birth": normalize_birth,

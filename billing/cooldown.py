@@ -10,10 +10,9 @@ Plain Django: the services feed it without importing DRF; ``billing.throttling``
 
 import datetime
 
-from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
+from billing.conf import billing_cache, billing_settings
 from billing.models import BillingKeyEvent
 
 _REGISTRATION_ACTIONS = (BillingKeyEvent.Action.ISSUE, BillingKeyEvent.Action.ISSUE_AND_PAY)
@@ -31,43 +30,43 @@ def note_refusal(user) -> None:
     the exact read of the trail. If the cache loses it, a user gets at most
     ``REGISTRATION_REFUSALS_FREE`` unchecked attempts before the trail is read again.
     """
-    key, window = _refusal_counter_key(user.pk), settings.REGISTRATION_REFUSAL_WINDOW
-    cache.add(key, 0, timeout=window)
+    key, window = _refusal_counter_key(user.pk), billing_settings.REFUSAL_WINDOW
+    billing_cache().add(key, 0, timeout=window)
     try:
-        cache.incr(key)
+        billing_cache().incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-    cache.touch(key, timeout=window)
+        billing_cache().set(key, 1, timeout=window)
+    billing_cache().touch(key, timeout=window)
 
 
 def counted_refusals(user) -> int:
     """Refusals counted for ``user`` by ``note_refusal``: never fewer than the window holds (see there)."""
-    return cache.get(_refusal_counter_key(user.pk)) or 0
+    return billing_cache().get(_refusal_counter_key(user.pk)) or 0
 
 
 def refusal_cooldown(refusals: int) -> int:
     """Seconds a user waits after ``refusals`` refused registrations within the window (0: none)."""
-    extra = refusals - settings.REGISTRATION_REFUSALS_FREE
-    base = settings.REGISTRATION_REFUSAL_COOLDOWN
+    extra = refusals - billing_settings.REFUSALS_FREE
+    base = billing_settings.REFUSAL_COOLDOWN
     if extra <= 0 or base <= 0:
         return 0
-    return min(base * 2 ** min(extra - 1, 20), settings.REGISTRATION_REFUSAL_WINDOW)
+    return min(base * 2 ** min(extra - 1, 20), billing_settings.REFUSAL_WINDOW)
 
 
 def cooldown_left(user) -> float:
     """Seconds ``user`` must still wait before another registration attempt (0 or less: none)."""
-    if settings.REGISTRATION_REFUSAL_COOLDOWN <= 0:
+    if billing_settings.REFUSAL_COOLDOWN <= 0:
         return 0.0
-    if counted_refusals(user) <= settings.REGISTRATION_REFUSALS_FREE:
+    if counted_refusals(user) <= billing_settings.REFUSALS_FREE:
         return 0.0  # not enough refusals for a cool-down: no need to read the trail
     now = timezone.now()
     refused = BillingKeyEvent.objects.filter(
         actor=user,
         action__in=_REGISTRATION_ACTIONS,
         outcome=BillingKeyEvent.Outcome.REFUSED,
-        created_at__gte=now - datetime.timedelta(seconds=settings.REGISTRATION_REFUSAL_WINDOW),
+        created_at__gte=now - datetime.timedelta(seconds=billing_settings.REFUSAL_WINDOW),
     ).values_list("created_at", flat=True)
-    times = list(refused.order_by("-created_at")[: settings.REGISTRATION_REFUSALS_FREE + 21])
+    times = list(refused.order_by("-created_at")[: billing_settings.REFUSALS_FREE + 21])
     cooldown = refusal_cooldown(len(times))
     if not cooldown:
         return 0.0

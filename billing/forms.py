@@ -1,17 +1,22 @@
 """Forms of the customer web pages."""
 
 import re
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from billing.conf import billing_settings
+
 from .cards import NORMALIZERS
 from .display import format_won
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise  # gettext_lazy's type; django-stubs-ext is a dev requirement
 
 
 class CardInput(forms.TextInput):
@@ -21,7 +26,7 @@ class CardInput(forms.TextInput):
         return None
 
 
-def _card_field(label: str, help_text: str, **attrs: str) -> forms.CharField:
+def _card_field(label: "str | StrPromise", help_text: "str | StrPromise", **attrs: str) -> forms.CharField:
     return forms.CharField(
         label=label,
         help_text=help_text,
@@ -105,8 +110,8 @@ class CardRegistrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The merchant's plan, from settings: the customer can take it or not, never change the amount.
         self.fields["pay_now"].label = _("Pay the first payment now (%(amount)s, %(name)s)") % {
-            "amount": format_won(settings.BILLING_FIRST_PAYMENT_AMOUNT),
-            "name": gettext(settings.BILLING_FIRST_PAYMENT_NAME),
+            "amount": format_won(billing_settings.FIRST_PAYMENT_AMOUNT),
+            "name": gettext(billing_settings.FIRST_PAYMENT_NAME),
         }
 
     @sensitive_variables()  # the expiry is card data
@@ -115,7 +120,7 @@ class CardRegistrationForm(forms.Form):
 
     @sensitive_variables()  # every local holds card data
     def clean(self):
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         for name, normalize in NORMALIZERS.items():
             if name in cleaned:
                 try:
@@ -128,6 +133,7 @@ class CardRegistrationForm(forms.Form):
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(label=_("Email"), required=True)
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs lacks it
         model = get_user_model()
-        fields = ("username", "email")
+        # The host's user model (AUTH_USER_MODEL) may sign in by email and have no username at all.
+        fields = tuple(dict.fromkeys((model.USERNAME_FIELD, model.get_email_field_name())))

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -13,7 +14,7 @@ VISIBLE_TO_CUSTOMER = (BillingKey.Status.PENDING, BillingKey.Status.ACTIVE, Bill
 
 
 def billing_keys_of(owner: AbstractBaseUser) -> QuerySet[BillingKey]:
-    return BillingKey.objects.filter(owner=owner, status__in=VISIBLE_TO_CUSTOMER).order_by(
+    return BillingKey.objects.filter(owner=owner, status__in=VISIBLE_TO_CUSTOMER).order_by(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
         "-created_at", "-id"
     )
 
@@ -30,7 +31,7 @@ def billing_keys_for_staff(*, owner: str | None = None, status: str | None = Non
     """
     keys = BillingKey.objects.select_related("owner")
     if owner is not None:
-        by_owner = Q(owner__username=owner)
+        by_owner = Q(**{f"owner__{get_user_model().USERNAME_FIELD}": owner})
         if owner.isascii() and owner.isdigit() and len(owner) <= 18:  # "²".isdigit(); ids are 64-bit
             by_owner |= Q(owner_id=int(owner))
         keys = keys.filter(by_owner)
@@ -41,14 +42,14 @@ def billing_keys_for_staff(*, owner: str | None = None, status: str | None = Non
 
 def payments_of(owner: AbstractBaseUser) -> QuerySet[Payment]:
     """The customer's own payment history, staff or not: the customer pages show nobody else's."""
-    return Payment.objects.filter(owner=owner).select_related("billing_key").order_by("-created_at", "-id")
+    return Payment.objects.filter(owner=owner).select_related("billing_key").order_by("-created_at", "-id")  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
 
 
 def payments_visible_to(user: AbstractBaseUser) -> QuerySet[Payment]:
     """The user's own payments; every payment for staff allowed to view payments."""
     payments = Payment.objects.select_related("billing_key", "owner").prefetch_related("refunds")
-    if not user.has_perm("billing.view_payment"):
-        payments = payments.filter(owner=user)
+    if not user.has_perm("billing.view_payment"):  # type: ignore[attr-defined]  # host user models have it (admin needs it)
+        payments = payments.filter(owner=user)  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     return payments.order_by("-created_at", "-id")
 
 

@@ -3,7 +3,7 @@
 Shared by the API (as DRF throttles) and the card form (``registration_wait``). The password checks
 (web login page and API token exchange) and the web sign-up page are throttled here too.
 
-Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``registration_user``,
+Rates come from ``BILLING["RATES"]`` (``registration_user``,
 ``registration_address``, ``token_address``, ``login_address``, ``login_account``, ``signup_address``);
 an empty rate turns that throttle off. Their counters live in Django's cache (Redis in production, so
 all workers share them), one atomic counter per fixed window (``count_in_window``).
@@ -13,11 +13,11 @@ The refusal cool-down itself (its counter and the read of the audit trail) is
 
 import hashlib
 import time
+from typing import cast
 
-from django.core.cache import cache
-from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from billing.conf import billing_cache, billing_settings
 from billing.cooldown import cooldown_left, counted_refusals, note_refusal, refusal_cooldown
 
 __all__ = [  # the cool-down's functions live in billing.cooldown; named here for existing callers
@@ -30,6 +30,21 @@ __all__ = [  # the cool-down's functions live in billing.cooldown; named here fo
     "refusal_cooldown",
     "registration_wait",
 ]
+
+
+def client_address(request) -> str:
+    """The client's address: behind ``BILLING["NUM_PROXIES"]`` proxies, from X-Forwarded-For.
+
+    DRF's ``get_ident``, reading billing's setting instead of the host's ``REST_FRAMEWORK``. With no
+    proxy (0, the default) the header is ignored, so a client cannot choose its own address.
+    """
+    remote_addr = request.META.get("REMOTE_ADDR")
+    xff = request.META.get("HTTP_X_FORWARDED_FOR")
+    num_proxies = billing_settings.NUM_PROXIES
+    if num_proxies == 0 or xff is None:
+        return remote_addr
+    addrs = xff.split(",")
+    return addrs[-min(num_proxies, len(addrs))].strip()
 
 
 def count_in_window(key: str, duration: int, now: float | None = None) -> tuple[int, float]:
@@ -46,17 +61,17 @@ def count_in_window(key: str, duration: int, now: float | None = None) -> tuple[
     remaining = (window + 1) * duration - now
     window_key = f"{key}:{window}"
     # Outlives its window by a margin, so it cannot expire between the add and the incr below.
-    cache.add(window_key, 0, timeout=duration + 60)
+    billing_cache().add(window_key, 0, timeout=duration + 60)
     try:
-        return cache.incr(window_key), remaining
+        return billing_cache().incr(window_key), remaining
     except ValueError:  # evicted between the add and the incr
-        if cache.add(window_key, 1, timeout=duration + 60):
+        if billing_cache().add(window_key, 1, timeout=duration + 60):
             return 1, remaining
-        return cache.incr(window_key), remaining
+        return billing_cache().incr(window_key), remaining
 
 
 class _ScopedRateThrottle(SimpleRateThrottle):
-    """A rate read from settings on every request (DRF's own reads it once at import), counted atomically.
+    """A rate read from ``BILLING["RATES"]`` on every request (DRF's own reads it once), counted atomically.
 
     DRF's ``SimpleRateThrottle`` keeps a history list that it reads, then writes back: concurrent requests
     all read the same history and all pass. Here each request takes a number from an atomic counter of a
@@ -64,9 +79,12 @@ class _ScopedRateThrottle(SimpleRateThrottle):
     """
 
     def __init__(self):
-        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        self.rate = billing_settings.RATES.get(self.scope)
         self.num_requests, self.duration = self.parse_rate(self.rate)
         self._wait = None
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -74,8 +92,9 @@ class _ScopedRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, remaining = count_in_window(self.key, self.duration)
-        if count <= self.num_requests:
+        # A rate is set, so parse_rate gave both numbers.
+        count, remaining = count_in_window(self.key, cast(int, self.duration))
+        if count <= cast(int, self.num_requests):
             return True
         self._wait = remaining
         return False

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import customer_messages, selectors, services
+from .auth_types import AuthenticatedHttpRequest
 from .cards import CARD_FIELDS, CardDetails
 from .display import card_company, format_won
 from .forms import CardRegistrationForm, SignUpForm
@@ -32,14 +33,14 @@ PAYMENT_HISTORY_LENGTH = 100
 
 @login_required
 @require_GET
-def card_list(request: HttpRequest) -> HttpResponse:
+def card_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     cards = selectors.billing_keys_of(request.user)
     return render(request, "billing/card_list.html", {"cards": cards})
 
 
 @login_required
 @require_GET
-def payment_list(request: HttpRequest) -> HttpResponse:
+def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     payments = selectors.payments_of(request.user)[:PAYMENT_HISTORY_LENGTH]
     return render(request, "billing/payment_list.html", {"payments": payments})
 
@@ -49,7 +50,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def card_new(request: HttpRequest) -> HttpResponse:
+def card_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Anything else posted (a customer_uid in a hidden field, say) is ignored: the server makes the uid.
     form = CardRegistrationForm(request.POST if request.method == "POST" else None)
     if request.method == "GET" or not form.is_valid():
@@ -107,7 +108,9 @@ def card_new(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_variables("form", "card")
-def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: CardDetails) -> HttpResponse:
+def _register_and_pay(
+    request: AuthenticatedHttpRequest, form: CardRegistrationForm, card: CardDetails
+) -> HttpResponse:
     try:
         billing_key, payment = services.register_card_and_pay(
             owner=request.user, card=card, source=BillingKeyEvent.Source.WEB
@@ -138,14 +141,14 @@ def _register_and_pay(request: HttpRequest, form: CardRegistrationForm, card: Ca
         )
         return redirect("billing:card-list")
     # i'mport's reason (payment.fail_reason) stays for support staff; the customer reads our sentence.
-    card_kept = {BillingKey.Status.ACTIVE: True, BillingKey.Status.FAILED: False}.get(billing_key.status)
+    card_kept = {BillingKey.Status.ACTIVE: True, BillingKey.Status.FAILED: False}.get(billing_key.status)  # type: ignore[call-overload]  # status: the str value
     form.add_error(None, customer_messages.payment_declined(card_kept=card_kept))
     return render(request, "billing/card_form.html", {"form": form}, status=HTTPStatus.BAD_REQUEST)
 
 
 @login_required
 @require_POST
-def card_delete(request: HttpRequest, customer_uid: str) -> HttpResponse:
+def card_delete(request: AuthenticatedHttpRequest, customer_uid: str) -> HttpResponse:
     billing_key = selectors.billing_key_of(request.user, customer_uid)
     try:
         services.delete_billing_key(

@@ -12,11 +12,12 @@ import json
 import logging
 from http import HTTPStatus
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from rest_framework.throttling import BaseThrottle
+
+from billing.conf import billing_settings
+from billing.throttling import client_address
 
 from . import identifiers, services
 from .models import WebhookDelivery
@@ -38,7 +39,7 @@ def iamport_webhook(request: HttpRequest) -> JsonResponse:
         _record({}, source_ip, WebhookDelivery.Result.REJECTED, "Body has a NUL or a lone surrogate.")
         return JsonResponse({"result": "rejected"}, status=HTTPStatus.BAD_REQUEST)
     imp_uid, merchant_uid = str(claimed.get("imp_uid") or ""), str(claimed.get("merchant_uid") or "")
-    allowed = settings.IAMPORT_WEBHOOK_ALLOWED_IPS
+    allowed = billing_settings.WEBHOOK_ALLOWED_IPS
     if allowed and source_ip not in allowed:
         logger.warning("webhook from %s refused: not an allowed address", source_ip)
         _record(claimed, source_ip, WebhookDelivery.Result.REJECTED, "Source address not allowed.")
@@ -61,11 +62,11 @@ def iamport_webhook(request: HttpRequest) -> JsonResponse:
 
 
 def _source_address(request: HttpRequest) -> str | None:
-    """The sender's address: behind ``NUM_PROXIES`` proxies, from X-Forwarded-For, as the throttles read it.
+    """The sender's address, as the throttles read it (``billing.throttling.client_address``).
 
     With no proxy configured the header is ignored, so a sender cannot claim one of i'mport's addresses.
     """
-    return BaseThrottle().get_ident(request) or None
+    return client_address(request) or None
 
 
 def _claimed(request: HttpRequest) -> dict[str, str]:

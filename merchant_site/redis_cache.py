@@ -6,10 +6,21 @@ registration makes two (the API token, the refusal counter). A ``redis.Redis`` o
 share between threads, so one per pool is kept. Everything else is Django's.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.cache.backends import redis
 
 
 class RedisCacheClient(redis.RedisCacheClient):
+    # Django's private attributes used below, which django-stubs does not declare.
+    _pools: dict[int, Any]
+    _pool_class: Any
+    _servers: list[str]
+    _pool_options: dict[str, Any]
+    _client: Callable[..., Any]
+    _get_connection_pool_index: Callable[[bool], int]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}  # pool index -> redis.Redis

@@ -10,6 +10,7 @@ refuses to start without a secret key, real i'mport keys and allowed hosts.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_noop
 
@@ -174,42 +175,79 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 
-# --- i'mport -------------------------------------------------------------------------------------
-IAMPORT_API_URL = env.str("IAMPORT_API_URL", default="https://api.iamport.kr")
-IAMPORT_API_KEY = env.str("IAMPORT_API_KEY", default="")
-IAMPORT_API_SECRET = env.str("IAMPORT_API_SECRET", default="")
-IAMPORT_PG = env.str("IAMPORT_PG", default="")
-IAMPORT_CHANNEL_KEY = env.str("IAMPORT_CHANNEL_KEY", default="")
-IAMPORT_CONNECT_TIMEOUT = env.float("IAMPORT_CONNECT_TIMEOUT", default=3.05)
-# Card companies can take several seconds to answer a billing-key request.
-IAMPORT_READ_TIMEOUT = env.float("IAMPORT_READ_TIMEOUT", default=30.0)
-IAMPORT_POOL_SIZE = env.int("IAMPORT_POOL_SIZE", default=32)
-# Where the in-process sandbox keeps its state between restarts of the dev server.
-IAMPORT_SANDBOX_STATE = env.str("IAMPORT_SANDBOX_STATE", default=str(BASE_DIR / "iamport_sandbox.sqlite3"))
-
+# --- billing: one dict (billing.conf reads it; docs/settings.md lists every key) --------------------
+# The environment variable names are the demo site's; a host project fills BILLING its own way.
 IAMPORT_PRODUCTION_URL = "https://api.iamport.kr"
-_have_keys = bool(IAMPORT_API_KEY and IAMPORT_API_SECRET)
+_iamport_api_url = env.str("IAMPORT_API_URL", default=IAMPORT_PRODUCTION_URL)
+_iamport_api_key = env.str("IAMPORT_API_KEY", default="")
+_iamport_api_secret = env.str("IAMPORT_API_SECRET", default="")
+_have_keys = bool(_iamport_api_key and _iamport_api_secret)
 if not DEBUG and not _have_keys:
     raise ImproperlyConfigured("IAMPORT_API_KEY and IAMPORT_API_SECRET must be set when DEBUG is off.")
-# No keys in DEBUG: the built-in sandbox answers in-process; or, when IAMPORT_API_URL names another
-# address (a sandbox served by `manage.py iamport_sandbox`), that one, with the sandbox's credentials.
-# Never in production.
-IAMPORT_USE_BUILTIN_SANDBOX = DEBUG and not _have_keys and IAMPORT_API_URL == IAMPORT_PRODUCTION_URL
 if DEBUG and not _have_keys:
-    IAMPORT_API_KEY = "sandbox_key"
-    IAMPORT_API_SECRET = "sandbox_secret"  # noqa: S105 - the sandbox's published test secret
+    # No keys in DEBUG: the built-in sandbox answers in-process; or, when IAMPORT_API_URL names another
+    # address (a sandbox served by `manage.py iamport_sandbox`), that one, with the sandbox's credentials.
+    # Never in production.
+    _iamport_api_key = "sandbox_key"
+    _iamport_api_secret = "sandbox_secret"  # noqa: S105 - the sandbox's published test secret
 
-# A billing key whose registration timed out is only declared failed once i'mport has had this long.
-IAMPORT_UNKNOWN_GRACE_SECONDS = env.int("IAMPORT_UNKNOWN_GRACE_SECONDS", default=300)
-IAMPORT_WEBHOOK_ALLOWED_IPS = env.list("IAMPORT_WEBHOOK_ALLOWED_IPS", default=[])
+BILLING = {
+    "API_URL": _iamport_api_url,
+    "API_KEY": _iamport_api_key,
+    "API_SECRET": _iamport_api_secret,
+    "PG": env.str("IAMPORT_PG", default=""),
+    "CHANNEL_KEY": env.str("IAMPORT_CHANNEL_KEY", default=""),
+    "CONNECT_TIMEOUT": env.float("IAMPORT_CONNECT_TIMEOUT", default=3.05),
+    # Card companies can take several seconds to answer a billing-key request.
+    "READ_TIMEOUT": env.float("IAMPORT_READ_TIMEOUT", default=30.0),
+    "POOL_SIZE": env.int("IAMPORT_POOL_SIZE", default=32),
+    "SANDBOX": DEBUG and not _have_keys and _iamport_api_url == IAMPORT_PRODUCTION_URL,
+    # Where the in-process sandbox keeps its state between restarts of the dev server.
+    "SANDBOX_STATE": env.str("IAMPORT_SANDBOX_STATE", default=str(BASE_DIR / "iamport_sandbox.sqlite3")),
+    # A billing key whose registration timed out is only declared failed once i'mport has had this long.
+    "UNKNOWN_GRACE_SECONDS": env.int("IAMPORT_UNKNOWN_GRACE_SECONDS", default=300),
+    "WEBHOOK_ALLOWED_IPS": env.list("IAMPORT_WEBHOOK_ALLOWED_IPS", default=[]),
+    # Where i'mport should send payment notifications (notice_url); empty uses the console setting.
+    "NOTICE_URL": env.str("IAMPORT_NOTICE_URL", default=""),
+    # The merchant's plan: what the card form's "pay now" charges. Never an amount the customer types.
+    "FIRST_PAYMENT_AMOUNT": env.int("BILLING_FIRST_PAYMENT_AMOUNT", default=9900),
+    # Shown through the catalogue ({% translate %}), so the default reads in the page's language.
+    "FIRST_PAYMENT_NAME": env.str("BILLING_FIRST_PAYMENT_NAME", default=gettext_noop("Monthly plan")),
+    # Throttles (an empty variable turns one off). Password checks count every attempt, the right one too.
+    "RATES": {
+        "registration_user": env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None,
+        "registration_address": env.str("REGISTRATION_RATE_PER_ADDRESS", default="60/hour") or None,
+        "token_address": env.str("TOKEN_RATE_PER_ADDRESS", default="20/minute") or None,
+        "login_address": env.str("LOGIN_RATE_PER_ADDRESS", default="20/minute") or None,
+        "login_account": env.str("LOGIN_RATE_PER_ACCOUNT", default="10/hour") or None,
+        "signup_address": env.str("SIGNUP_RATE_PER_ADDRESS", default="10/hour") or None,
+    },
+    # Repeated refusals slow a user further: past REFUSALS_FREE refused registrations within the window,
+    # each new attempt waits REFUSAL_COOLDOWN seconds, doubled per extra refusal (at most the window).
+    # A cool-down of 0 turns it off.
+    "REFUSALS_FREE": env.int("REGISTRATION_REFUSALS_FREE", default=3),
+    "REFUSAL_COOLDOWN": env.int("REGISTRATION_REFUSAL_COOLDOWN", default=30),
+    "REFUSAL_WINDOW": env.int("REGISTRATION_REFUSAL_WINDOW", default=3600),
+    # Proxies in front of the site that append to X-Forwarded-For; 0 = use the peer address only,
+    # so a client cannot pick its own address for the per-address throttles.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # How long an Idempotency-Key is remembered (seconds).
+    "IDEMPOTENCY_RETENTION": env.int("IDEMPOTENCY_RETENTION", default=24 * 3600),
+    # How long a request holds its Idempotency-Key before a retry may take over (a crashed process).
+    "IDEMPOTENCY_LEASE": env.int("IDEMPOTENCY_LEASE", default=120),
+    # Seconds an API token's user is kept in the cache instead of read per call (0: read every call).
+    # Deleting a token or saving its user drops it at once; a QuerySet.update() counts after this long.
+    "API_TOKEN_CACHE_SECONDS": env.int("API_TOKEN_CACHE_SECONDS", default=60),
+    # At most this many calls per second to i'mport from every process together (shared through the
+    # Redis cache); a call over it waits its turn. Empty: no limit.
+    "MAX_CALLS_PER_SECOND": float(_max_calls)
+    if (_max_calls := env.str("IAMPORT_MAX_CALLS_PER_SECOND", default=""))
+    else None,
+}
 
-# --- Charging --------------------------------------------------------------------------------------
-# The merchant's plan: what the card form's "pay now" charges. Never an amount the customer types.
-BILLING_FIRST_PAYMENT_AMOUNT = env.int("BILLING_FIRST_PAYMENT_AMOUNT", default=9900)
-# Shown to the customer through the catalogue ({% translate %}), so the default reads in the page's language.
-BILLING_FIRST_PAYMENT_NAME = env.str("BILLING_FIRST_PAYMENT_NAME", default=gettext_noop("Monthly plan"))
-# Where i'mport should send payment notifications (notice_url); empty uses the console setting.
-IAMPORT_NOTICE_URL = env.str("IAMPORT_NOTICE_URL", default="")
+# Only what the API docs need: billing's views set their own authentication, permissions, throttles,
+# parsers and exception handler (billing.api.base), so they behave the same whatever a host sets here.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 
 # --- Subscriptions and the renewal engine (subscriptions/) -----------------------------------------
 # Days after a renewal's first failed charge on which it is retried; after the last, dunning ends.
@@ -243,6 +281,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "subscriptions-sweep": {"task": "subscriptions.tasks.sweep", "schedule": 60.0},
+    # billing's drift checks (billing.tasks): the short pass often, the full comparison daily at 04:00 Seoul.
+    "billing-reconcile-short": {"task": "billing.tasks.reconcile_short", "schedule": 300.0},
+    "billing-reconcile-full": {"task": "billing.tasks.reconcile_full", "schedule": crontab(hour=4, minute=0)},
 }
 # The sweep holds a lock in the broker's Redis for this long at most, so that two beats (or a beat and
 # ``renew_due --enqueue``) never sweep at once; a sweep that dies leaves it to expire.
@@ -252,61 +293,6 @@ SUBSCRIPTION_SWEEP_BATCH = env.int("SUBSCRIPTION_SWEEP_BATCH", default=1000)
 # A renewal the sweep sent to the broker is not sent again for this long (a task lost with the broker is
 # sent again after it); longer than the queue takes to drain, or the backlog gets duplicates (harmless).
 SUBSCRIPTION_QUEUED_SECONDS = env.int("SUBSCRIPTION_QUEUED_SECONDS", default=3 * 3600)
-# At most this many calls per second to i'mport from every process together (shared through the Redis
-# cache); a call over it waits its turn. Empty: no limit.
-IAMPORT_MAX_CALLS_PER_SECOND = env.str("IAMPORT_MAX_CALLS_PER_SECOND", default="") or None
-
-# --- API -----------------------------------------------------------------------------------------
-REGISTRATION_RATE_PER_USER = env.str("REGISTRATION_RATE_PER_USER", default="10/hour") or None
-REGISTRATION_RATE_PER_ADDRESS = env.str("REGISTRATION_RATE_PER_ADDRESS", default="60/hour") or None
-# Repeated refusals slow a user further: past REGISTRATION_REFUSALS_FREE refused registrations within
-# the window, each new attempt waits REGISTRATION_REFUSAL_COOLDOWN seconds, doubled per extra refusal
-# (at most the window). A cool-down of 0 turns it off.
-REGISTRATION_REFUSALS_FREE = env.int("REGISTRATION_REFUSALS_FREE", default=3)
-REGISTRATION_REFUSAL_COOLDOWN = env.int("REGISTRATION_REFUSAL_COOLDOWN", default=30)
-REGISTRATION_REFUSAL_WINDOW = env.int("REGISTRATION_REFUSAL_WINDOW", default=3600)
-# Password guessing on the token exchange, per client address.
-TOKEN_RATE_PER_ADDRESS = env.str("TOKEN_RATE_PER_ADDRESS", default="20/minute") or None
-# Password checks on the web login page, per client address, and per account (the username tried) on the
-# login page and the token exchange together. Every attempt counts, the right password too.
-LOGIN_RATE_PER_ADDRESS = env.str("LOGIN_RATE_PER_ADDRESS", default="20/minute") or None
-LOGIN_RATE_PER_ACCOUNT = env.str("LOGIN_RATE_PER_ACCOUNT", default="10/hour") or None
-# Sign-ups on the web page, per client address.
-SIGNUP_RATE_PER_ADDRESS = env.str("SIGNUP_RATE_PER_ADDRESS", default="10/hour") or None
-# How long an Idempotency-Key is remembered (seconds).
-IDEMPOTENCY_RETENTION = env.int("IDEMPOTENCY_RETENTION", default=24 * 3600)
-# Seconds an API token's user is kept in the cache instead of read per call (0: read every call).
-# Deleting a token or saving its user drops it at once; a QuerySet.update() counts after this long.
-API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "billing.api.authentication.CachedTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "billing.api.errors.exception_handler",
-    # DRF's parsers, with a JSON parser that answers 400 (not 500) to over-large or over-deep bodies.
-    "DEFAULT_PARSER_CLASSES": [
-        "billing.api.parsers.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {
-        "registration_user": REGISTRATION_RATE_PER_USER,
-        "registration_address": REGISTRATION_RATE_PER_ADDRESS,
-        "token_address": TOKEN_RATE_PER_ADDRESS,
-        "login_address": LOGIN_RATE_PER_ADDRESS,
-        "login_account": LOGIN_RATE_PER_ACCOUNT,
-        "signup_address": SIGNUP_RATE_PER_ADDRESS,
-    },
-    # Proxies in front of the site that append to X-Forwarded-For; 0 = use the peer address only,
-    # so a client cannot pick its own address for the per-address throttles.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
-}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billing-key registration API",

@@ -23,10 +23,10 @@ os.environ.setdefault("IAMPORT_API_SECRET", "sandbox_secret")
 from merchant_site.settings import *  # noqa: F403
 
 # The built-in sandbox answers when the sandbox's credentials are configured (the fixtures pick per test).
-IAMPORT_USE_BUILTIN_SANDBOX = (
-    IAMPORT_API_URL == IAMPORT_PRODUCTION_URL  # noqa: F405
-    and (IAMPORT_API_KEY, IAMPORT_API_SECRET) == ("sandbox_key", "sandbox_secret")  # noqa: F405
-)
+BILLING["SANDBOX"] = BILLING["API_URL"] == IAMPORT_PRODUCTION_URL and (  # noqa: F405
+    BILLING["API_KEY"],  # noqa: F405
+    BILLING["API_SECRET"],  # noqa: F405
+) == ("sandbox_key", "sandbox_secret")
 
 # The test client speaks plain HTTP; tests/test_settings.py checks the HTTPS settings of production.
 SECURE_SSL_REDIRECT = False

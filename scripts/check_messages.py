@@ -37,7 +37,7 @@ MAKEMESSAGES_ARGS = [
     "--ignore=staticfiles",
     "--ignore=*/sandbox/*",
 ]
-_COPIED = ("manage.py", "merchant_site", "billing", "templates", "locale")
+_COPIED = ("manage.py", "merchant_site", "billing", "subscriptions", "templates", "locale")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pofile
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE_DIRS = ("billing/locale", "locale")
+CATALOGUE_DIRS = ("billing/locale", "subscriptions/locale", "locale")
 
 
 def catalogues() -> list[Path]:

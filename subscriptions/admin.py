@@ -41,7 +41,7 @@ class NextChargeFilter(admin.SimpleListFilter):
 class RenewalInline(admin.TabularInline):
     model = Renewal
     fields = ["period_start", "period_end", "amount", "status", "attempts", "next_attempt_at", "last_error"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # plain field names, valid for both
     extra = 0
     can_delete = False
     show_change_link = True
@@ -100,7 +100,7 @@ class SubscriptionAdmin(SelectedIdsMixin, admin.ModelAdmin):
 class AttemptInline(admin.TabularInline):
     model = RenewalAttempt
     fields = ["number", "merchant_uid", "billing_key", "payment", "outcome", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # plain field names, valid for both
     extra = 0
     can_delete = False
 

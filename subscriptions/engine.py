@@ -159,14 +159,12 @@ def open_periods(subscription_ids: list[int], now: datetime.datetime) -> tuple[i
     subscription's period moves only from the end this transaction read: opened once, whoever runs.
     """
     opened = ended = 0
-    lock = (
-        {"skip_locked": True, "of": ("self",)}
-        if connection.features.has_select_for_update_skip_locked
-        else {}
-    )
+    skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
         subscriptions = list(
-            Subscription.objects.select_for_update(**lock)
+            Subscription.objects.select_for_update(
+                skip_locked=skip_locked, of=("self",) if skip_locked else ()
+            )
             .select_related("plan")
             .filter(pk__in=subscription_ids, status__in=LIVE_TO_ROLL, current_period_end__lte=now)
         )

@@ -18,8 +18,8 @@ def active_plan(code: str) -> Plan:
 def subscriptions_visible_to(user: AbstractBaseUser) -> QuerySet[Subscription]:
     """The user's own subscriptions; everyone's for staff allowed to view subscriptions."""
     subscriptions = Subscription.objects.select_related("plan", "billing_key", "owner")
-    if not user.has_perm("subscriptions.view_subscription"):
-        subscriptions = subscriptions.filter(owner=user)
+    if not user.has_perm("subscriptions.view_subscription"):  # type: ignore[attr-defined]  # host user models have it (admin needs it)
+        subscriptions = subscriptions.filter(owner=user)  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     return subscriptions.order_by("-created_at", "-id")
 
 

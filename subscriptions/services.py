@@ -28,10 +28,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import conf
 from billing import services as billing_services
 from billing.models import BillingKey, BillingKeyEvent, Payment
+from billing.signals import send_on_commit
 
-from . import calendar
+from . import calendar, signals
 from .models import Plan, Renewal, RenewalAttempt, Subscription
 
 logger = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ def subscribe(
         with transaction.atomic():
             if plan.trial_days:
                 anchor = calendar.add_days(now, plan.trial_days)
-                subscription = Subscription.objects.create(
+                subscription = Subscription.objects.create(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
                     owner=owner,
                     plan=plan,
                     billing_key=billing_key,
@@ -133,7 +135,7 @@ def subscribe(
                 )
                 return subscription
             end = calendar.boundary(now, plan.interval, plan.interval_count, 1)
-            subscription = Subscription.objects.create(
+            subscription = Subscription.objects.create(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
                 owner=owner,
                 plan=plan,
                 billing_key=billing_key,
@@ -187,7 +189,7 @@ def cancel(
         if not subscription.is_live:
             raise SubscriptionConflict(_("This subscription has already ended."))
         subscription.cancelled_at = now
-        subscription.cancelled_by = actor if actor is not None and actor.is_authenticated else None
+        subscription.cancelled_by = actor if actor is not None and actor.is_authenticated else None  # type: ignore[assignment]  # FK to the host's AUTH_USER_MODEL
         if at_period_end:
             subscription.cancel_at_period_end = True
         else:
@@ -265,7 +267,7 @@ def retry_now(*, renewal: Renewal, actor: AbstractBaseUser | None, now: datetime
 
 def sandbox_in_use() -> bool:
     """The built-in sandbox, or a served one (its published credentials): never a real i'mport."""
-    return settings.IAMPORT_USE_BUILTIN_SANDBOX or settings.IAMPORT_API_KEY == "sandbox_key"
+    return conf.sandbox_in_use()
 
 
 def engine_now() -> datetime.datetime:
@@ -341,7 +343,7 @@ def subscriptions_to_roll_over(now: datetime.datetime) -> list[int]:
     )
 
 
-def renewals_due(now: datetime.datetime, *, exclude: set[int] = frozenset()) -> list[int]:
+def renewals_due(now: datetime.datetime, *, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """Open renewals due by ``now`` that no process holds. Rows another transaction has locked are
     skipped (PostgreSQL); the claim in ``attempt_renewal`` is what makes a renewal one process's."""
     due = _unclaimed(Renewal.objects.filter(status__in=Renewal.OPEN, next_attempt_at__lte=now)).order_by(
@@ -558,11 +560,13 @@ def _apply(subscription, renewal, attempt, payment, error, now) -> AttemptResult
     renewal.status = Renewal.Status.UNKNOWN
     renewal.next_attempt_at = now
     if renewal.initial:
-        subscription.status = Subscription.Status.PAST_DUE
+        _mark_past_due(subscription)
     return AttemptResult(renewal, "unknown")
 
 
 def _mark_paid(subscription, renewal, attempt, payment, now) -> None:
+    if renewal.status != Renewal.Status.PAID:
+        send_on_commit(signals.subscription_renewed, renewal)
     attempt.outcome = RenewalAttempt.Outcome.PAID
     renewal.status = Renewal.Status.PAID
     renewal.paid_at = payment.paid_at or now
@@ -601,8 +605,14 @@ def _after_failure(
     if card_changed:
         renewal.next_attempt_at = now  # the customer changed the card while this attempt was in flight
     if subscription.is_live:
-        subscription.status = Subscription.Status.PAST_DUE
+        _mark_past_due(subscription)
     return AttemptResult(renewal, "retry_scheduled")
+
+
+def _mark_past_due(subscription: Subscription) -> None:
+    if subscription.status != Subscription.Status.PAST_DUE:
+        send_on_commit(signals.subscription_past_due, subscription)
+    subscription.status = Subscription.Status.PAST_DUE
 
 
 def _exhaust(subscription, renewal, now, token: str | None = None) -> None:

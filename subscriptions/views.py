@@ -8,14 +8,16 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from billing import customer_messages
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from billing.auth_types import AuthenticatedHttpRequest
 from billing.cards import CARD_FIELDS, CardDetails
 from billing.forms import CardRegistrationForm
 from billing.models import BillingKeyEvent
@@ -28,11 +30,11 @@ SOURCE = BillingKeyEvent.Source.WEB
 
 @login_required
 @require_GET
-def plan_list(request: HttpRequest) -> HttpResponse:
+def plan_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _plans_page(request)
 
 
-def _plans_page(request: HttpRequest, failed=None, status: int = HTTPStatus.OK) -> HttpResponse:
+def _plans_page(request: AuthenticatedHttpRequest, failed=None, status: int = HTTPStatus.OK) -> HttpResponse:
     """Each plan with its own form: one of the customer's cards, or a new card's fields (never prefilled)."""
     offers = []
     for plan in selectors.active_plans():
@@ -48,7 +50,7 @@ def _plans_page(request: HttpRequest, failed=None, status: int = HTTPStatus.OK) 
 @sensitive_variables("form", "card")
 @login_required
 @require_POST
-def subscribe(request: HttpRequest, code: str) -> HttpResponse:
+def subscribe(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     plan = selectors.active_plan(code)
     customer_uid = request.POST.get("customer_uid", "")
     if customer_uid:
@@ -65,8 +67,10 @@ def subscribe(request: HttpRequest, code: str) -> HttpResponse:
         )
         try:
             billing_key = billing_services.register_card(owner=request.user, card=card, source=SOURCE)
-        except billing_services.BillingKeyError:
-            messages.error(request, _("The card could not be registered, so you were not subscribed."))
+        except billing_services.BillingKeyError as error:
+            # billing's own sentence for the refusal; i'mport's text stays in the audit trail.
+            reason = customer_messages.registration_refused(error)
+            messages.error(request, _("You were not subscribed: %(reason)s") % {"reason": reason})
             return redirect("subscriptions:plan-list")
     try:
         subscription = services.subscribe(
@@ -85,25 +89,34 @@ def subscribe(request: HttpRequest, code: str) -> HttpResponse:
                 ),
             )
             return redirect("subscriptions:subscription-list")
-        messages.error(
-            request,
-            _("The first payment was declined, so you were not subscribed. Please use another card."),
-        )
+        if failure.cause is not None and failure.cause.unavailable:
+            messages.error(
+                request,
+                _(
+                    "Payments are unavailable right now. You were not subscribed and nothing was charged; "
+                    "please try again shortly."
+                ),
+            )
+        else:
+            messages.error(
+                request,
+                _("The first payment was declined, so you were not subscribed. Please use another card."),
+            )
         return redirect("subscriptions:plan-list")
     if subscription.status == subscription.Status.TRIALING:
-        messages.success(request, _("Your free trial of %(plan)s has started.") % {"plan": plan.name})
+        messages.success(request, _("Your free trial of %(plan)s has started.") % {"plan": _(plan.name)})
     else:
-        messages.success(request, _("You are subscribed to %(plan)s.") % {"plan": plan.name})
+        messages.success(request, _("You are subscribed to %(plan)s.") % {"plan": _(plan.name)})
     return redirect("subscriptions:subscription-list")
 
 
 @login_required
 @require_GET
-def subscription_list(request: HttpRequest) -> HttpResponse:
-    subscriptions = list(selectors.subscriptions_visible_to(request.user).filter(owner=request.user))
+def subscription_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    subscriptions = list(selectors.subscriptions_visible_to(request.user).filter(owner=request.user))  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     rows = []
     for subscription in subscriptions:
-        subscription.open_renewals = list(
+        subscription.open_renewals = list(  # type: ignore[attr-defined]  # for the template
             selectors.renewals_of(subscription).filter(status__in=("pending", "unknown"))
         )
         when, amount = next_charge(subscription)
@@ -121,7 +134,7 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     subscription = selectors.own_subscription(request.user, pk)
     at_period_end = request.POST.get("at_period_end", "1") != "0"
     try:
@@ -140,7 +153,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resume(request: HttpRequest, pk: int) -> HttpResponse:
+def resume(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     subscription = selectors.own_subscription(request.user, pk)
     try:
         services.resume(subscription=subscription, actor=request.user)
@@ -153,7 +166,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def change_card(request: HttpRequest, pk: int) -> HttpResponse:
+def change_card(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     subscription = selectors.own_subscription(request.user, pk)
     try:
         billing_key = billing_selectors.billing_key_of(request.user, request.POST.get("customer_uid", ""))

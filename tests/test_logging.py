@@ -49,3 +49,30 @@ def test_ordinary_numbers_are_left_alone(log_output):
     logger.info("order %s for %s won at %s", "pay_1234", 9900, 1764150000)
 
     assert stream.getvalue().strip() == "order pay_1234 for 9900 won at 1764150000"
+
+
+def handlers_production_configures() -> list[logging.Handler]:
+    """The handlers settings.LOGGING put on the loggers (dictConfig names them), not pytest's own."""
+    from django.conf import settings
+
+    names = set(settings.LOGGING["handlers"])
+    loggers = ["", *settings.LOGGING.get("loggers", {})]
+    return [h for name in loggers for h in logging.getLogger(name).handlers if h.name in names]
+
+
+@pytest.mark.parametrize("number", ["4242-4242-4242-4242", "4242424242424242"])
+def test_the_handlers_the_settings_configure_scrub_card_numbers(number):
+    handlers = handlers_production_configures()
+    assert handlers, "settings.LOGGING configures no handler"
+    for handler in handlers:
+        stream = io.StringIO()
+        previous, handler.stream = handler.stream, stream  # not setStream: it flushes the old stream
+        try:
+            record = logging.LogRecord(
+                "billing", logging.WARNING, __file__, 1, "answer %s", ({"n": number},), None
+            )
+            handler.handle(record)
+        finally:
+            handler.stream = previous
+        assert stream.getvalue(), "the handler wrote nothing"
+        assert number not in stream.getvalue()

@@ -19,7 +19,7 @@ PRODUCTION = {
 }
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
-    "print(json.dumps([s.IAMPORT_USE_BUILTIN_SANDBOX, s.IAMPORT_API_URL, s.IAMPORT_API_KEY]))"
+    "print(json.dumps([s.BILLING[k] for k in ('SANDBOX', 'API_URL', 'API_KEY')]))"
 )
 TLS_PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps(["

@@ -6,10 +6,12 @@ the cap on how many rows one action may touch, and the helpers the per-model adm
 """
 
 import json
+from typing import TYPE_CHECKING, cast
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
@@ -24,11 +26,19 @@ from django.utils.translation import gettext_lazy as _
 from ..logging_filters import redact
 from ..models import BillingKeyEvent
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise  # gettext_lazy's type; django-stubs-ext is a dev requirement
+
 ADMIN = BillingKeyEvent.Source.ADMIN
 # How many owners a search term may match (a username and an email address match one or two).
 MAX_OWNERS_PER_SEARCH = 50
 # Each selected row is a call to i'mport made while the page waits: "select all 1,000,000" is refused.
 MAX_ROWS_PER_ACTION = 100
+
+
+def staff(request: HttpRequest) -> AbstractBaseUser:
+    """The staff member behind an admin request (the admin site lets no anonymous request through)."""
+    return cast(AbstractBaseUser, request.user)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -45,7 +55,7 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list
+        queryset = cast(QuerySet, self.object_list)  # the admin pages a queryset
         bounded = queryset.order_by()[: self.exact_up_to + 1].count()
         if bounded <= self.exact_up_to:
             return bounded
@@ -137,11 +147,16 @@ def owners_matching(term: str) -> list[int]:
 
     Both are index lookups: username is unique; ``UPPER(email)`` is indexed by migration 0003.
     """
-    return list(
-        get_user_model()
-        .objects.filter(Q(username=term) | Q(email__iexact=term))
-        .values_list("pk", flat=True)[:MAX_OWNERS_PER_SEARCH]
-    )
+    user_model = get_user_model()  # the host's (AUTH_USER_MODEL): its own login field and email field
+    matches = Q(**{user_model.USERNAME_FIELD: term})
+    email_field = user_model.get_email_field_name()
+    if _has_field(user_model, email_field):
+        matches |= Q(**{f"{email_field}__iexact": term})
+    return list(user_model.objects.filter(matches).values_list("pk", flat=True)[:MAX_OWNERS_PER_SEARCH])
+
+
+def _has_field(model, name: str) -> bool:
+    return any(field.name == name for field in model._meta.get_fields())
 
 
 def confirmation_page(
@@ -149,7 +164,7 @@ def confirmation_page(
     request: HttpRequest,
     *,
     template: str,
-    title: str,
+    title: "str | StrPromise",
     rows: list,
     form: Form,
     action: str,

@@ -5,6 +5,8 @@ reads one index entry per PG, so a page of a million keys costs what a page of t
 act through ``services`` one key at a time, from the change list or from a key's own page.
 """
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,7 +30,11 @@ from .base import (
     owners_matching,
     pretty_json,
     selected_rows,
+    staff,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise  # gettext_lazy's type; django-stubs-ext is a dev requirement
 
 # A "loose index scan": one index probe per distinct value, instead of reading every row.
 DISTINCT_PG_PROVIDERS = """
@@ -206,7 +212,7 @@ class BillingKeyAdmin(ReadOnlyAdmin):
     def _resync(self, request: HttpRequest, billing_key: BillingKey) -> None:
         before = billing_key.status
         try:
-            services.sync_billing_key(billing_key=billing_key, actor=request.user, source=ADMIN)
+            services.sync_billing_key(billing_key=billing_key, actor=staff(request), source=ADMIN)
         except services.BillingKeyError as error:
             self._report_failure(request, billing_key, _("could not be re-synced"), error)
             return
@@ -226,7 +232,7 @@ class BillingKeyAdmin(ReadOnlyAdmin):
         try:
             services.delete_billing_key(
                 billing_key=billing_key,
-                actor=request.user,
+                actor=staff(request),
                 source=ADMIN,
                 reason=reason or f"deleted by support staff ({request.user.get_username()})",
             )
@@ -237,7 +243,7 @@ class BillingKeyAdmin(ReadOnlyAdmin):
             request, _("%(uid)s deleted at i'mport.") % {"uid": billing_key.customer_uid}, messages.SUCCESS
         )
 
-    def _report_failure(self, request, billing_key: BillingKey, what: str, error) -> None:
+    def _report_failure(self, request, billing_key: BillingKey, what: "str | StrPromise", error) -> None:
         outcome = _("outcome unknown, re-sync later") if error.outcome_unknown else type(error.cause).__name__
         self.message_user(
             request,

@@ -20,6 +20,7 @@ from .base import (
     owners_matching,
     pretty_json,
     selected_rows,
+    staff,
 )
 
 
@@ -131,7 +132,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     def _refund(self, request: HttpRequest, payment: Payment, reason: str) -> None:
         try:
             services.refund_payment(
-                payment=payment, amount=None, reason=reason, actor=request.user, source=ADMIN
+                payment=payment, amount=None, reason=reason, actor=staff(request), source=ADMIN
             )
         except services.RefundNotAllowed as refusal:
             self.message_user(

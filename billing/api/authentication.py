@@ -14,13 +14,13 @@ Permissions are never cached: they are read per request as before.
 
 import hashlib
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+
+from billing.conf import billing_cache, billing_settings
 
 
 def _cache_key(token_key: str) -> str:
@@ -36,15 +36,17 @@ class CachedTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, with the token's user cached (see the module)."""
 
     def authenticate_credentials(self, key):
-        seconds = settings.API_TOKEN_CACHE_SECONDS
+        seconds = billing_settings.API_TOKEN_CACHE_SECONDS
         if seconds <= 0:
             return super().authenticate_credentials(key)
         fields = _cached_fields()
-        cached = cache.get(_cache_key(key))
+        cached = billing_cache().get(_cache_key(key))
         if cached is not None and cached[0] == fields:  # else written by a release with another user model
             return self._from_cache(key, fields, cached[1])
         user, token = super().authenticate_credentials(key)
-        cache.set(_cache_key(key), (fields, [getattr(user, name) for name in fields]), timeout=seconds)
+        billing_cache().set(
+            _cache_key(key), (fields, [getattr(user, name) for name in fields]), timeout=seconds
+        )
         return user, token
 
     def _from_cache(self, key: str, fields: list[str], values: list):
@@ -58,10 +60,10 @@ class CachedTokenAuthentication(TokenAuthentication):
 
 def _forget(token_keys: list[str]) -> None:
     entries = [_cache_key(key) for key in token_keys]
-    cache.delete_many(entries)
+    billing_cache().delete_many(entries)
     # Again once the change is committed: until then a concurrent call still reads the old row from the
     # database and could put it back in the cache.
-    transaction.on_commit(lambda: cache.delete_many(entries))
+    transaction.on_commit(lambda: billing_cache().delete_many(entries))
 
 
 def forget_token(sender, instance: Token, **kwargs) -> None:

@@ -13,16 +13,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics
-from rest_framework.request import Request
+from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
+from billing.auth_types import AuthenticatedRequest
 from billing.models import BillingKeyEvent, Payment
 from billing.throttling import RefusalCooldownThrottle, RegistrationAddressThrottle, RegistrationUserThrottle
 
 from . import idempotency, schema
+from .base import BillingAPIView, BillingGenericAPIView
 from .pagination import NewestFirstPagination
 from .parsers import BoundedJSONParser
 from .payment_serializers import PaymentOutputSerializer
@@ -59,7 +59,7 @@ class BillingKeyPagination(NewestFirstPagination):
     pass
 
 
-class BillingKeysView(generics.GenericAPIView):
+class BillingKeysView(BillingGenericAPIView):
     """``GET``: list billing keys. ``POST``: register a card (throttled, idempotent with a key)."""
 
     parser_classes = [BoundedJSONParser]
@@ -86,12 +86,12 @@ class BillingKeysView(generics.GenericAPIView):
             HTTPStatus.NOT_FOUND: OpenApiResponse(schema.ErrorSerializer, description="Invalid cursor."),
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = BillingKeyListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         owner, status = query.validated_data.get("owner"), query.validated_data.get("status")
         if query.validated_data["all"] or owner is not None:
-            if not request.user.has_perm(STAFF_PERMISSION):
+            if not request.user.has_perm(STAFF_PERMISSION):  # type: ignore[attr-defined]  # host user models have it (admin needs it)
                 raise exceptions.PermissionDenied(_("Only staff may list other customers' billing keys."))
             keys = selectors.billing_keys_for_staff(owner=owner, status=status)
         else:
@@ -147,13 +147,13 @@ class BillingKeysView(generics.GenericAPIView):
             ),
         ],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         return idempotency.run_once(
             request, endpoint="billing_keys.create", handle=lambda: self._register(request)
         )
 
     @sensitive_variables("serializer", "data")
-    def _register(self, request: Request) -> Response:
+    def _register(self, request: AuthenticatedRequest) -> Response:
         serializer = BillingKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -167,7 +167,7 @@ class BillingKeysView(generics.GenericAPIView):
 
 
 @sensitive_variables("data")
-def _register_and_pay(request: Request, data: dict) -> Response:
+def _register_and_pay(request: AuthenticatedRequest, data: dict) -> Response:
     billing_key, payment = services.register_card_and_pay(
         owner=request.user, card=data["card"], source=SOURCE, actor=request.user
     )
@@ -186,7 +186,7 @@ def _register_and_pay(request: Request, data: dict) -> Response:
     return Response({**key_body, "payment": payment_body}, status=HTTPStatus.CREATED)
 
 
-class BillingKeyView(APIView):
+class BillingKeyView(BillingAPIView):
     """``GET``: one of your billing keys. ``DELETE``: remove it at i'mport."""
 
     @extend_schema(
@@ -202,7 +202,7 @@ class BillingKeyView(APIView):
             HTTPStatus.NOT_FOUND: schema.NOT_FOUND,
         },
     )
-    def get(self, request: Request, customer_uid: str) -> Response:
+    def get(self, request: AuthenticatedRequest, customer_uid: str) -> Response:
         billing_key = selectors.billing_key_of(request.user, customer_uid)
         return Response(BillingKeySerializer(billing_key).data)
 
@@ -225,13 +225,13 @@ class BillingKeyView(APIView):
             HTTPStatus.GATEWAY_TIMEOUT: schema.OUTCOME_UNKNOWN,
         },
     )
-    def delete(self, request: Request, customer_uid: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, customer_uid: str) -> Response:
         billing_key = selectors.billing_key_of(request.user, customer_uid)
         billing_key = services.delete_billing_key(billing_key=billing_key, actor=request.user, source=SOURCE)
         return Response(BillingKeySerializer(billing_key).data)
 
 
-class BillingKeySyncView(APIView):
+class BillingKeySyncView(BillingAPIView):
     """``POST``: re-read one of your billing keys from i'mport, the source of truth."""
 
     @extend_schema(
@@ -251,7 +251,7 @@ class BillingKeySyncView(APIView):
             HTTPStatus.GATEWAY_TIMEOUT: schema.OUTCOME_UNKNOWN,
         },
     )
-    def post(self, request: Request, customer_uid: str) -> Response:
+    def post(self, request: AuthenticatedRequest, customer_uid: str) -> Response:
         billing_key = selectors.billing_key_of(request.user, customer_uid)
         billing_key = services.sync_billing_key(billing_key=billing_key, actor=request.user, source=SOURCE)
         return Response(BillingKeySerializer(billing_key).data)

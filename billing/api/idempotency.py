@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -43,6 +43,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import services
+from billing.conf import billing_settings
 from billing.models import BillingKey, BillingKeyEvent, IdempotentRequest, Payment
 from billing.services import BillingError
 
@@ -57,7 +58,6 @@ _KEPT = {HTTPStatus.CREATED, HTTPStatus.OK, HTTPStatus.PAYMENT_REQUIRED, HTTPSta
 _RETRY_IN_PROGRESS_AFTER = 5
 # How long a claim is held before a retry may take it over: beyond any request's life (i'mport's read
 # timeout, then a read to settle an unknown outcome).
-DEFAULT_LEASE = 120
 # The claim of the request this thread is serving: the records it creates are noted on it.
 _current_claim: contextvars.ContextVar["IdempotentRequest | None"] = contextvars.ContextVar(
     "idempotency_claim", default=None
@@ -131,7 +131,7 @@ def run_once(request: Request, *, endpoint: str, handle: Callable[[], Response])
 
 
 def _lease() -> datetime.timedelta:
-    return datetime.timedelta(seconds=getattr(settings, "IDEMPOTENCY_LEASE", DEFAULT_LEASE))
+    return datetime.timedelta(seconds=billing_settings.IDEMPOTENCY_LEASE)
 
 
 def _note_created(sender, instance, created: bool, **kwargs) -> None:
@@ -162,8 +162,8 @@ def _recovery(claim: IdempotentRequest, request: Request) -> Callable[[], Respon
             actor=request.user,
             source=BillingKeyEvent.Source.API,
         )
-        if key is None:
-            return payment_answer(payment, created=HTTPStatus.CREATED)
+        if key is None:  # the records hold a key, a payment or both
+            return payment_answer(cast(Payment, payment), created=HTTPStatus.CREATED)
         key_body = BillingKeySerializer(key).data
         if payment is None:
             return Response({**key_body, "payment": None}, status=HTTPStatus.CREATED)
@@ -196,7 +196,7 @@ def _respond(handle: Callable[[], Response]) -> Response:
 
 def _claim(owner, endpoint: str, key: str, request_fingerprint: str) -> IdempotentRequest:
     """This request's row: new (unanswered), or the earlier one when it matches. Raises on conflict."""
-    expired = timezone.now() - datetime.timedelta(seconds=settings.IDEMPOTENCY_RETENTION)
+    expired = timezone.now() - datetime.timedelta(seconds=billing_settings.IDEMPOTENCY_RETENTION)
     IdempotentRequest.objects.filter(owner=owner, created_at__lt=expired).delete()
     now = timezone.now()
     try:

@@ -15,10 +15,11 @@ class NewestFirstPagination(CursorPagination):
     """Newest first, by ``created_at`` then ``id``; the cursor's position must be a datetime."""
 
     ordering = ("-created_at", "-id")
+    page_size = 50  # billing's own, whatever the host's REST_FRAMEWORK says
 
     def decode_cursor(self, request):
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not _is_datetime(cursor.position):
+        if cursor is not None and cursor.position is not None and not _is_datetime(cursor.position):  # type: ignore[arg-type]  # a str; the stubs say int
             raise NotFound(self.invalid_cursor_message)
         return cursor
 

@@ -8,6 +8,9 @@ from billing.models import Payment, PaymentRefund
 class PaymentRefundSerializer(serializers.ModelSerializer):
     """One refund, as i'mport recorded it (an entry of ``cancel_history``)."""
 
+    # A string, not format "uri": it is empty when i'mport gave none.
+    receipt_url = serializers.CharField(read_only=True, help_text="The refund receipt; empty when none.")
+
     class Meta:
         model = PaymentRefund
         fields = ["cancellation_id", "amount", "reason", "receipt_url", "cancelled_at"]
@@ -19,6 +22,8 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
     customer_uid = serializers.CharField(source="billing_key.customer_uid", read_only=True)
     refunds = PaymentRefundSerializer(many=True, read_only=True)
+    # A string, not format "uri": a declined payment (or one not yet settled) has no receipt, "".
+    receipt_url = serializers.CharField(read_only=True, help_text="The card receipt; empty when none.")
 
     class Meta:
         model = Payment

@@ -10,19 +10,22 @@ the charge is never sent twice. An ``Idempotency-Key`` header is honoured too (t
 """
 
 from http import HTTPStatus
+from typing import cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, serializers
+from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import identifiers, selectors, services  # noqa: F401 (identifiers registers the URL converters)
+from billing.auth_types import AuthenticatedRequest
 from billing.models import BillingKeyEvent, Payment
 
 from . import idempotency, schema
+from .base import BillingAPIView, BillingGenericAPIView
 from .pagination import NewestFirstPagination
 from .payment_serializers import PaymentOutputSerializer
 
@@ -42,6 +45,7 @@ CHARGE_ERRORS = {
     ),
     HTTPStatus.NOT_FOUND: schema.NOT_FOUND,
     HTTPStatus.CONFLICT: CONFLICT,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: schema.UNSUPPORTED_MEDIA_TYPE,
     HTTPStatus.SERVICE_UNAVAILABLE: schema.UNAVAILABLE,
     HTTPStatus.GATEWAY_TIMEOUT: schema.OUTCOME_UNKNOWN,
 }
@@ -78,7 +82,7 @@ class RefundInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class PaymentListCreateView(generics.GenericAPIView):
+class PaymentListCreateView(BillingGenericAPIView):
     """GET: your payments, newest first. POST: charge a billing key (needs ``billing.charge_billingkey``)."""
 
     serializer_class = PaymentOutputSerializer
@@ -90,7 +94,7 @@ class PaymentListCreateView(generics.GenericAPIView):
         return super().get_permissions()
 
     def get_queryset(self):
-        return selectors.payments_visible_to(self.request.user)
+        return selectors.payments_visible_to(cast(AbstractBaseUser, self.request.user))  # IsAuthenticated
 
     @extend_schema(
         operation_id="payments_list",
@@ -117,10 +121,10 @@ class PaymentListCreateView(generics.GenericAPIView):
         request=ChargeInputSerializer,
         responses={HTTPStatus.CREATED: PaymentOutputSerializer, **CHARGE_ERRORS},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         return idempotency.run_once(request, endpoint="payments.charge", handle=lambda: self._charge(request))
 
-    def _charge(self, request: Request) -> Response:
+    def _charge(self, request: AuthenticatedRequest) -> Response:
         data = _valid(ChargeInputSerializer, request)
         billing_key = selectors.chargeable_billing_key(data["customer_uid"])
         payment = services.charge_billing_key(
@@ -134,7 +138,7 @@ class PaymentListCreateView(generics.GenericAPIView):
         return payment_answer(payment, created=HTTPStatus.CREATED)
 
 
-class PaymentDetailView(APIView):
+class PaymentDetailView(BillingAPIView):
     """One of your payments (404 for another customer's)."""
 
     @extend_schema(
@@ -147,12 +151,12 @@ class PaymentDetailView(APIView):
             HTTPStatus.NOT_FOUND: schema.NOT_FOUND,
         },
     )
-    def get(self, request: Request, merchant_uid: str) -> Response:
+    def get(self, request: AuthenticatedRequest, merchant_uid: str) -> Response:
         payment = selectors.payment_of(request.user, merchant_uid)
         return Response(PaymentOutputSerializer(payment).data)
 
 
-class PaymentRefundView(APIView):
+class PaymentRefundView(BillingAPIView):
     """Refund a payment, in full or in part (needs ``billing.refund_payment``)."""
 
     permission_classes = [permissions.IsAuthenticated, has_permission("billing.refund_payment")]
@@ -167,7 +171,7 @@ class PaymentRefundView(APIView):
         request=RefundInputSerializer,
         responses={HTTPStatus.OK: PaymentOutputSerializer, **CHARGE_ERRORS},
     )
-    def post(self, request: Request, merchant_uid: str) -> Response:
+    def post(self, request: AuthenticatedRequest, merchant_uid: str) -> Response:
         data = _valid(RefundInputSerializer, request)
         payment = selectors.payment_for_refund(merchant_uid)
         payment = services.refund_payment(

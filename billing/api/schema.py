@@ -21,7 +21,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ValidationErrorSerializer(ErrorSerializer):
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # a declared field: the metaclass pops it
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Each invalid field (or ``non_field_errors``) and its messages. Values are never echoed.",
     )

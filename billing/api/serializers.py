@@ -6,8 +6,10 @@ Outputs carry i'mport's masked card description only.
 """
 
 import re
+from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Field
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
@@ -77,7 +79,7 @@ class BillingKeyCreateSerializer(serializers.Serializer):
 
 def _described(name: str) -> dict:
     """The model field's help text, so the API documents a field as the model does."""
-    return {"read_only": True, "help_text": BillingKey._meta.get_field(name).help_text}
+    return {"read_only": True, "help_text": cast(Field, BillingKey._meta.get_field(name)).help_text}
 
 
 class BillingKeySerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser
 from billing.throttling import SignInAccountThrottle, TokenAddressThrottle
 
 from . import schema
+from .errors import exception_handler
 from .parsers import BoundedJSONParser
 
 TOKEN_EXAMPLE = {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}
@@ -29,6 +30,10 @@ class ObtainTokenView(ObtainAuthToken):
     authentication_classes = []
     throttle_classes = [TokenAddressThrottle, SignInAccountThrottle]
     parser_classes = [BoundedJSONParser, FormParser]
+    permission_classes = []
+
+    def get_exception_handler(self):
+        return exception_handler  # billing's error shape, whatever the host's REST_FRAMEWORK
 
     @extend_schema(
         operation_id="auth_token_create",

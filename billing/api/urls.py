@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import billing_keys, payments
 from .tokens import ObtainTokenView
 
-app_name = "api"
+app_name = "billing_api"
 
 
 @csrf_exempt  # it changes nothing; a CSRF refusal would be the site's HTML 403 instead of the API's 404

@@ -2,7 +2,7 @@
 
 import threading
 
-from django.conf import settings
+from billing.conf import billing_cache, billing_settings
 
 from .client import IamportClient
 
@@ -33,16 +33,17 @@ def reset_client() -> None:
 
 def build_client_from_settings() -> IamportClient:
     client = IamportClient(
-        base_url=settings.IAMPORT_API_URL,
-        api_key=settings.IAMPORT_API_KEY,
-        api_secret=settings.IAMPORT_API_SECRET,
-        connect_timeout=settings.IAMPORT_CONNECT_TIMEOUT,
-        read_timeout=settings.IAMPORT_READ_TIMEOUT,
-        pool_size=settings.IAMPORT_POOL_SIZE,
+        base_url=billing_settings.API_URL,
+        api_key=billing_settings.API_KEY,
+        api_secret=billing_settings.API_SECRET,
+        connect_timeout=billing_settings.CONNECT_TIMEOUT,
+        read_timeout=billing_settings.READ_TIMEOUT,
+        pool_size=billing_settings.POOL_SIZE,
+        token_cache=billing_cache(),
     )
-    if settings.IAMPORT_USE_BUILTIN_SANDBOX:
+    if billing_settings.SANDBOX:
         from .sandbox import SandboxAdapter, make_app
 
-        app = make_app(settings.IAMPORT_SANDBOX_STATE)
+        app = make_app(billing_settings.SANDBOX_STATE)
         client.session.mount(client.base_url, SandboxAdapter(app))
     return client

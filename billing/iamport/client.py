@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
@@ -54,6 +54,7 @@ class IamportClient:
         read_timeout: float = 30.0,
         pool_size: int = 32,
         session: requests.Session | None = None,
+        token_cache: BaseCache | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -74,6 +75,8 @@ class IamportClient:
         self._token_cache_key = f"iamport:token:{key_digest}"
         self._token_lock_key = f"iamport:token-lock:{key_digest}"
         self._token_thread_lock = threading.Lock()
+        # Where the access token is shared by every worker of the deployment (Django's default cache if None).
+        self._cache = token_cache if token_cache is not None else cache
         self._token_memo: tuple[str, float] = ("", 0.0)  # (token, monotonic time it may be used until)
 
     def __repr__(self) -> str:
@@ -182,7 +185,7 @@ class IamportClient:
         # Judged against i'mport's clock (now), not ours: a skewed local clock must not keep a dead token.
         lifetime = token.seconds_left - TOKEN_SAFETY_MARGIN
         if lifetime > 0:
-            cache.set(self._token_cache_key, token.access_token, timeout=lifetime)
+            self._cache.set(self._token_cache_key, token.access_token, timeout=lifetime)
             self._remember(token.access_token, min(lifetime, TOKEN_MEMO_SECONDS))
         return token
 
@@ -194,24 +197,24 @@ class IamportClient:
         token, until = self._token_memo
         if token and time.monotonic() < until:
             return token
-        token = cache.get(self._token_cache_key)
+        token = self._cache.get(self._token_cache_key)
         if token:
             return self._remember(token, TOKEN_MEMO_SECONDS)
         # One fetch per process at a time, and (through cache.add) one per deployment:
         # the others wait briefly for the token the first one stores.
         with self._token_thread_lock:
-            token = cache.get(self._token_cache_key)
+            token = self._cache.get(self._token_cache_key)
             if token:
                 return token
-            if cache.add(self._token_lock_key, "1", timeout=int(TOKEN_WAIT_SECONDS) + 5):
+            if self._cache.add(self._token_lock_key, "1", timeout=int(TOKEN_WAIT_SECONDS) + 5):
                 try:
                     return self.fetch_token().access_token
                 finally:
-                    cache.delete(self._token_lock_key)
+                    self._cache.delete(self._token_lock_key)
             deadline = time.monotonic() + TOKEN_WAIT_SECONDS
             while time.monotonic() < deadline:
                 time.sleep(0.05)
-                token = cache.get(self._token_cache_key)
+                token = self._cache.get(self._token_cache_key)
                 if token:
                     return token
             return self.fetch_token().access_token
@@ -219,8 +222,8 @@ class IamportClient:
     def forget_token(self, token: str) -> None:
         """Drop the cached token, unless another worker already replaced it with a fresh one."""
         self._token_memo = ("", 0.0)
-        if cache.get(self._token_cache_key) == token:
-            cache.delete(self._token_cache_key)
+        if self._cache.get(self._token_cache_key) == token:
+            self._cache.delete(self._token_cache_key)
 
     # --- transport ---------------------------------------------------------------------------------
     @sensitive_variables("kwargs")

@@ -1,4 +1,4 @@
-"""A global rate limit toward i'mport: at most ``IAMPORT_MAX_CALLS_PER_SECOND`` calls, every process together.
+"""A global rate limit toward i'mport: at most ``MAX_CALLS_PER_SECOND`` calls, every process together.
 
 Each call reserves the next free slot, ``1/limit`` seconds after the previous one, and sleeps until it:
 a call over the limit waits its turn, it is never dropped. With the cache on Redis the slot is kept there
@@ -12,9 +12,9 @@ late, the network), and the margin keeps any one-second window, as i'mport count
 import threading
 import time
 
-from django.conf import settings
-from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+
+from billing.conf import billing_cache, billing_settings
 
 KEY = "iamport:rate:next-slot"
 _MARGIN = 0.9  # of the limit used: the slack that absorbs a call's jitter on its way out
@@ -35,7 +35,7 @@ return slot - now
 
 def max_calls_per_second() -> float | None:
     """The one place the setting is read (empty, absent or 0: no limit)."""
-    value = getattr(settings, "IAMPORT_MAX_CALLS_PER_SECOND", None)
+    value = billing_settings.MAX_CALLS_PER_SECOND
     return float(value) if value else None
 
 
@@ -82,9 +82,9 @@ def wait_turn() -> float:
 
 
 def _reserve(spacing: float) -> float:
-    backend = caches["default"]
+    backend = billing_cache()
     if isinstance(backend, RedisCache):
         # The cache's own Redis client (a shared connection pool), not a connection per call.
-        client = backend._cache.get_client(KEY, write=True)
+        client = backend._cache.get_client(KEY, write=True)  # type: ignore[attr-defined]  # Django's private client
         return int(client.eval(_RESERVE, 1, KEY, int(spacing * 1_000_000))) / 1_000_000
     return _local.reserve(spacing)

@@ -7,6 +7,7 @@ is built ``CONCURRENTLY`` (no write lock on the users table), hence ``atomic = F
 """
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import migrations
 
 INDEX = "billing_user_email_upper"
@@ -15,8 +16,12 @@ INDEX = "billing_user_email_upper"
 def create_index(apps, schema_editor):
     connection = schema_editor.connection
     User = apps.get_model(settings.AUTH_USER_MODEL)
+    try:
+        email = User._meta.get_field("email")
+    except FieldDoesNotExist:  # a custom user model without an email: nothing to search by
+        return
     table = schema_editor.quote_name(User._meta.db_table)
-    column = schema_editor.quote_name(User._meta.get_field("email").column)
+    column = schema_editor.quote_name(email.column)
     concurrently = "CONCURRENTLY " if connection.vendor == "postgresql" else ""
     schema_editor.execute(f"CREATE INDEX {concurrently}IF NOT EXISTS {INDEX} ON {table} (UPPER({column}))")
 

@@ -9,12 +9,12 @@ then records the outcome in one short ``transaction.atomic`` block: the key's ne
 import logging
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from billing.cards import CardDetails
+from billing.conf import billing_settings
 from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown
 from billing.iamport.types import CardDetails as IamportCardDetails
 from billing.iamport.types import CustomerAnswer
@@ -50,7 +50,7 @@ def register_card(
     Returns the active key. Raises ``BillingKeyError`` when i'mport refused (status ``failed``),
     was unavailable (``failed``), or did not answer in time (``unknown``, resolved by reading i'mport).
     """
-    billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())
+    billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
     actor = actor or owner
     release_db_connection()
     call = IamportCall(billing_key, actor=actor, source=source, action=Action.ISSUE)
@@ -58,8 +58,8 @@ def register_card(
         customer = call.client.issue_billing_key(
             billing_key.customer_uid,
             for_iamport(card),
-            pg=settings.IAMPORT_PG,
-            channel_key=settings.IAMPORT_CHANNEL_KEY,
+            pg=billing_settings.PG,
+            channel_key=billing_settings.CHANNEL_KEY,
         )
     except IamportOutcomeUnknown as error:
         _record_failure(billing_key, error, call)
@@ -209,7 +209,7 @@ def apply_not_found(billing_key: BillingKey) -> bool:
     if billing_key.status in (BillingKey.Status.UNKNOWN, BillingKey.Status.PENDING):
         # A request that timed out may still be in flight at i'mport: wait out the grace period.
         age = (timezone.now() - billing_key.created_at).total_seconds()
-        if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
+        if age < billing_settings.UNKNOWN_GRACE_SECONDS:
             return False
         billing_key.status = BillingKey.Status.FAILED
         billing_key.last_error_message = "i'mport never registered this card."

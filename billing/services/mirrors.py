@@ -17,6 +17,7 @@ import logging
 
 from django.utils import timezone
 
+from billing import signals
 from billing.iamport.types import CustomerAnswer, PaymentAnswer
 from billing.models import BillingKey, Payment, PaymentRefund, mask_card_number
 from billing.signals import payment_status_changed
@@ -57,6 +58,7 @@ BILLING_KEY_MIRRORED_FIELDS = (
 
 def mirror_customer(billing_key: BillingKey, customer: CustomerAnswer) -> BillingKey:
     """Turn i'mport's ``CustomerAnnotation`` into our row: the key is active, as i'mport describes it."""
+    _note_activation(billing_key)
     billing_key.status = BillingKey.Status.ACTIVE
     billing_key.pg_provider = customer.pg_provider[:40]
     billing_key.pg_id = customer.pg_id[:80]
@@ -78,6 +80,7 @@ def mirror_customer(billing_key: BillingKey, customer: CustomerAnswer) -> Billin
 
 def mirror_key_from_payment(billing_key: BillingKey, answer: PaymentAnswer) -> None:
     """Mirror the key issued by ``onetime`` from the payment answer: the card as i'mport masked it."""
+    _note_activation(billing_key)
     billing_key.status = BillingKey.Status.ACTIVE
     billing_key.pg_provider = answer.pg_provider[:40]
     billing_key.card_name = answer.card_name[:80]
@@ -91,10 +94,15 @@ def mirror_key_from_payment(billing_key: BillingKey, answer: PaymentAnswer) -> N
     billing_key.save()
 
 
+def _note_activation(billing_key: BillingKey) -> None:
+    if billing_key.status != BillingKey.Status.ACTIVE:
+        signals.send_on_commit(signals.billing_key_registered, billing_key)
+
+
 # --- payments ---------------------------------------------------------------------------------------
 
 # Where a status stands in a payment's life: a mirror never moves backwards (out-of-order reads).
-_PAYMENT_RANK = {
+_PAYMENT_RANK: dict[str, int] = {
     Payment.Status.READY: 0,
     Payment.Status.UNKNOWN: 0,
     Payment.Status.FAILED: 1,
@@ -158,7 +166,16 @@ def mirror_payment(payment: Payment, answer: PaymentAnswer) -> bool:
     payment.save()
     if payment.status != previous_status:
         payment_status_changed.send_robust(sender=Payment, payment=payment, previous_status=previous_status)
+        note_payment_outcome(payment)
     return changed or created
+
+
+def note_payment_outcome(payment: Payment) -> None:
+    """Tell the host (billing.signals) that a payment became paid or failed, once committed."""
+    if payment.status == Payment.Status.PAID:
+        signals.send_on_commit(signals.payment_paid, payment)
+    elif payment.status == Payment.Status.FAILED:
+        signals.send_on_commit(signals.payment_failed, payment)
 
 
 def _mirror_refunds(payment: Payment, answer: PaymentAnswer) -> bool:

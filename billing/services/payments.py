@@ -8,13 +8,14 @@ never by sending the charge again. Each call leaves a ``BillingKeyEvent`` on the
 
 import logging
 import secrets
+from typing import cast
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.cards import CardDetails
+from billing.conf import billing_settings
 from billing.iamport.errors import IamportError, IamportNotFound, IamportOutcomeUnknown, IamportRefused
 from billing.models import BillingKey, BillingKeyEvent, Payment
 
@@ -27,7 +28,7 @@ from .billing_keys import (
 )
 from .calls import IamportCall, release_db_connection
 from .errors import PaymentConflict, PaymentError, RefundNotAllowed
-from .mirrors import mirror_key_from_payment, mirror_payment
+from .mirrors import mirror_key_from_payment, mirror_payment, note_payment_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +53,13 @@ def register_card_and_pay(
     """
     actor = actor or owner
     with transaction.atomic():
-        billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())
-        payment = Payment.objects.create(
+        billing_key = BillingKey.objects.create(owner=owner, customer_uid=new_customer_uid())  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
+        payment = Payment.objects.create(  # type: ignore[misc]  # FK to the host's AUTH_USER_MODEL
             merchant_uid=new_merchant_uid(),
             billing_key=billing_key,
             owner=owner,
-            amount=settings.BILLING_FIRST_PAYMENT_AMOUNT,
-            name=settings.BILLING_FIRST_PAYMENT_NAME,
+            amount=billing_settings.FIRST_PAYMENT_AMOUNT,
+            name=billing_settings.FIRST_PAYMENT_NAME,
         )
     call = IamportCall(billing_key, actor=actor, source=source, action=Action.ISSUE_AND_PAY)
     try:
@@ -68,7 +69,7 @@ def register_card_and_pay(
             name=payment.name,
             card=for_iamport(card),
             customer_uid=billing_key.customer_uid,
-            pg=settings.IAMPORT_PG,
+            pg=billing_settings.PG,
             **_payment_extras(),
         )
     except IamportOutcomeUnknown as error:
@@ -102,7 +103,7 @@ def register_card_and_pay(
         refusal = IamportRefused(payment.fail_reason or "declined", code=0) if declined else None
         call.record(Outcome.REFUSED if declined else Outcome.SUCCEEDED, refusal)
     if declined:
-        call.count_refused_registration(refusal)
+        call.count_refused_registration(cast(IamportRefused, refusal))  # set when declined
         logger.info("first payment %s declined: %s", payment.merchant_uid, payment.fail_reason)
         check_key_after_decline(billing_key, actor=actor, source=source)
     return billing_key, payment
@@ -132,7 +133,8 @@ def charge_billing_key(
         if existing is not None:
             _check_same_intent(existing, billing_key, amount, name)
             if existing.status != Payment.Status.FAILED or existing.imp_uid:
-                return _resume_payment(existing, actor=actor, source=source)
+                # Not a failed, never-received attempt: _resume_payment settles it or raises, never None.
+                return cast(Payment, _resume_payment(existing, actor=actor, source=source))
     if not billing_key.is_usable:
         raise PaymentConflict("The billing key is not active.")
     if existing is not None:
@@ -208,9 +210,9 @@ def sync_payment(*, payment: Payment, actor: AbstractBaseUser | None = None, sou
         raise PaymentError(payment, error) from error
     if answer.merchant_uid != payment.merchant_uid:
         # Never mirror another payment onto this row.
-        error = IamportRefused("i'mport answered with another merchant_uid")
-        call.record(Outcome.REFUSED, error)
-        raise PaymentError(payment, error)
+        mismatch = IamportRefused("i'mport answered with another merchant_uid")
+        call.record(Outcome.REFUSED, mismatch)
+        raise PaymentError(payment, mismatch)
     with transaction.atomic():
         call.record()
         mirror_payment(payment, answer)
@@ -319,12 +321,12 @@ def _send_charge(payment: Payment, *, actor, source: str) -> Payment:
         mirror_payment(payment, answer)
     if payment.status == Payment.Status.READY:
         # i'mport answered with a status we do not understand: the outcome is unknown until it is read.
-        error = IamportOutcomeUnknown("i'mport's answer did not say whether the charge was paid")
-        _record_payment_failure(payment, error, call, record_event=False)
+        unknown = IamportOutcomeUnknown("i'mport's answer did not say whether the charge was paid")
+        _record_payment_failure(payment, unknown, call, record_event=False)
         _try_to_resolve_unknown_payment(payment, actor=actor, source=source)
         if payment.status in (Payment.Status.PAID, Payment.Status.FAILED, Payment.Status.CANCELLED):
             return payment
-        raise PaymentError(payment, error)
+        raise PaymentError(payment, unknown)
     if payment.status == Payment.Status.FAILED:
         logger.info("charge %s declined: %s", payment.merchant_uid, payment.fail_reason)
     return payment
@@ -353,7 +355,7 @@ def _settle_after_refusal(payment: Payment, error: IamportError, *, actor, sourc
 
 
 def _payment_extras() -> dict[str, str]:
-    return {"notice_url": settings.IAMPORT_NOTICE_URL} if settings.IAMPORT_NOTICE_URL else {}
+    return {"notice_url": billing_settings.NOTICE_URL} if billing_settings.NOTICE_URL else {}
 
 
 def _record_payment_failure(
@@ -380,13 +382,15 @@ def _fail_unsent_payment(payment: Payment, error: IamportError) -> None:
     what is better known (paid, cancelled, or a failure i'mport itself recorded).
     """
     now = timezone.now()
-    Payment.objects.filter(pk=payment.pk, status=Payment.Status.READY).update(
+    failed = Payment.objects.filter(pk=payment.pk, status=Payment.Status.READY).update(
         status=Payment.Status.FAILED,
         fail_reason=(error.message or "i'mport could not be reached; nothing was charged.")[:500],
         failed_at=now,
         updated_at=now,
     )
     payment.refresh_from_db()
+    if failed:
+        note_payment_outcome(payment)
 
 
 def _try_to_resolve_unknown_payment(payment: Payment, *, actor, source: str) -> None:
@@ -405,11 +409,12 @@ def _apply_payment_not_found(payment: Payment) -> None:
     stored = Payment.objects.select_for_update().get(pk=payment.pk)
     for name in ("status", "imp_uid", "fail_reason", "failed_at", "synced_at"):
         setattr(payment, name, getattr(stored, name))
+    was = payment.status
     now = timezone.now()
     if payment.status in (Payment.Status.UNKNOWN, Payment.Status.READY):
         # A charge that timed out may still be in flight at i'mport: wait out the grace period.
         age = (now - payment.created_at).total_seconds()
-        if age < settings.IAMPORT_UNKNOWN_GRACE_SECONDS:
+        if age < billing_settings.UNKNOWN_GRACE_SECONDS:
             return
         payment.status = Payment.Status.FAILED
         payment.fail_reason = "i'mport never received this charge; nothing was charged."
@@ -419,3 +424,5 @@ def _apply_payment_not_found(payment: Payment) -> None:
         return
     payment.synced_at = now
     payment.save(update_fields=["status", "fail_reason", "failed_at", "synced_at", "updated_at"])
+    if payment.status != was:
+        note_payment_outcome(payment)

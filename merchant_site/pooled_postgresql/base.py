@@ -34,6 +34,8 @@ def looks_alive(conn: Connection) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    pool: ConnectionPool | None  # Django's (5.1+, OPTIONS["pool"]), which django-stubs does not declare
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         if self.pool is None:

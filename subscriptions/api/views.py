@@ -6,21 +6,24 @@ period at once: a decline answers 402 ``refused`` with the ended subscription an
 """
 
 from http import HTTPStatus
+from typing import Any, cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing import selectors as billing_selectors
 from billing.api import idempotency, schema
+from billing.api.base import BillingAPIView, BillingGenericAPIView
 from billing.api.errors import failed_call_response
 from billing.api.pagination import NewestFirstPagination
 from billing.api.payment_serializers import PaymentOutputSerializer
+from billing.auth_types import AuthenticatedRequest
 from billing.models import BillingKeyEvent
 from subscriptions import selectors, services
 from subscriptions.models import Renewal, Subscription
@@ -61,6 +64,7 @@ CHANGE_ERRORS = {
     **schema.AUTHENTICATED_ERRORS,
     HTTPStatus.NOT_FOUND: NOT_FOUND,
     HTTPStatus.CONFLICT: CONFLICT,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: schema.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -92,7 +96,7 @@ def _conflict(detail: str) -> Response:
 def _id(pk: str) -> int:
     """A subscription id from the path; anything else is a JSON 404, like an id that does not exist."""
     if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return int(pk)
 
 
@@ -105,7 +109,7 @@ def _valid(serializer_class, request: Request) -> dict:
     return serializer.validated_data
 
 
-class PlanListView(APIView):
+class PlanListView(BillingAPIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
@@ -119,14 +123,16 @@ class PlanListView(APIView):
         return Response(PlanSerializer(selectors.active_plans(), many=True).data)
 
 
-class SubscriptionListCreateView(GenericAPIView):
+class SubscriptionListCreateView(BillingGenericAPIView):
     """GET: your subscriptions. POST: subscribe (the first period is charged at once unless a trial)."""
 
     serializer_class = SubscriptionSerializer
     pagination_class = SubscriptionPagination
 
     def get_queryset(self):
-        return _with_open_renewals(selectors.subscriptions_visible_to(self.request.user))
+        return _with_open_renewals(
+            selectors.subscriptions_visible_to(cast(AbstractBaseUser, self.request.user))
+        )
 
     @extend_schema(
         operation_id="subscriptions_list",
@@ -161,16 +167,16 @@ class SubscriptionListCreateView(GenericAPIView):
             HTTPStatus.GATEWAY_TIMEOUT: schema.OUTCOME_UNKNOWN,
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         return idempotency.run_once(
             request, endpoint="subscriptions.create", handle=lambda: self._create(request)
         )
 
-    def _create(self, request: Request) -> Response:
+    def _create(self, request: AuthenticatedRequest) -> Response:
         data = _valid(SubscribeInputSerializer, request)
         plan = selectors.active_plans().filter(code=data["plan"]).first()
         if plan is None:
-            raise serializers.ValidationError({"plan": ["No plan on offer has this code."]})
+            raise serializers.ValidationError({"plan": [_("No plan on offer has this code.")]})
         billing_key = billing_selectors.billing_key_of(request.user, data["customer_uid"])
         try:
             subscription = services.subscribe(
@@ -179,24 +185,25 @@ class SubscriptionListCreateView(GenericAPIView):
         except services.SubscriptionConflict as error:
             return _conflict(error.message)
         except services.FirstChargeFailed as failure:
-            record = {"subscription": SubscriptionSerializer(failure.subscription).data}
+            record: dict[str, Any] = {"subscription": SubscriptionSerializer(failure.subscription).data}
             if failure.payment is not None:
                 record["merchant_uid"] = failure.payment.merchant_uid
             if failure.cause is not None:
                 return failed_call_response(failure.cause, extra=record)
-            return Response(
-                {
-                    "error": "refused",
-                    "detail": failure.payment.fail_reason or "The card company declined the first charge.",
-                    **record,
-                    "payment": PaymentOutputSerializer(failure.payment).data,
-                },
-                status=HTTPStatus.PAYMENT_REQUIRED,
-            )
+            payment = failure.payment
+            body: dict[str, Any] = {
+                "error": "refused",
+                "detail": (payment.fail_reason if payment else "")
+                or _("The card company declined the first charge."),
+                **record,
+            }
+            if payment is not None:  # None: refused before any charge (the card was deleted meanwhile)
+                body["payment"] = PaymentOutputSerializer(payment).data
+            return Response(body, status=HTTPStatus.PAYMENT_REQUIRED)
         return _answer(subscription, HTTPStatus.CREATED)
 
 
-class SubscriptionDetailView(APIView):
+class SubscriptionDetailView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_retrieve",
         tags=TAG,
@@ -208,11 +215,11 @@ class SubscriptionDetailView(APIView):
             HTTPStatus.NOT_FOUND: NOT_FOUND,
         },
     )
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: str) -> Response:
         return _answer(selectors.subscription_of(request.user, _id(pk)))
 
 
-class SubscriptionCancelView(APIView):
+class SubscriptionCancelView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_cancel",
         tags=TAG,
@@ -223,12 +230,12 @@ class SubscriptionCancelView(APIView):
         request=CancelInputSerializer,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.cancel", handle=lambda: self._cancel(request, pk)
         )
 
-    def _cancel(self, request: Request, pk: str) -> Response:
+    def _cancel(self, request: AuthenticatedRequest, pk: str) -> Response:
         data = _valid(CancelInputSerializer, request)
         subscription = selectors.own_subscription(request.user, _id(pk))
         try:
@@ -240,7 +247,7 @@ class SubscriptionCancelView(APIView):
         return _answer(subscription)
 
 
-class SubscriptionResumeView(APIView):
+class SubscriptionResumeView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_resume",
         tags=TAG,
@@ -250,12 +257,12 @@ class SubscriptionResumeView(APIView):
         request=None,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.resume", handle=lambda: self._resume(request, pk)
         )
 
-    def _resume(self, request: Request, pk: str) -> Response:
+    def _resume(self, request: AuthenticatedRequest, pk: str) -> Response:
         subscription = selectors.own_subscription(request.user, _id(pk))
         try:
             subscription = services.resume(subscription=subscription, actor=request.user)
@@ -264,7 +271,7 @@ class SubscriptionResumeView(APIView):
         return _answer(subscription)
 
 
-class SubscriptionCardView(APIView):
+class SubscriptionCardView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_change_card",
         tags=TAG,
@@ -275,12 +282,12 @@ class SubscriptionCardView(APIView):
         request=CardInputSerializer,
         responses={HTTPStatus.OK: SubscriptionSerializer, **CHANGE_ERRORS},
     )
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
         return idempotency.run_once(
             request, endpoint=f"subscriptions.{pk}.card", handle=lambda: self._card(request, pk)
         )
 
-    def _card(self, request: Request, pk: str) -> Response:
+    def _card(self, request: AuthenticatedRequest, pk: str) -> Response:
         data = _valid(CardInputSerializer, request)
         subscription = selectors.own_subscription(request.user, _id(pk))
         billing_key = billing_selectors.billing_key_of(request.user, data["customer_uid"])
@@ -293,7 +300,7 @@ class SubscriptionCardView(APIView):
         return _answer(subscription)
 
 
-class SubscriptionRenewalsView(APIView):
+class SubscriptionRenewalsView(BillingAPIView):
     @extend_schema(
         operation_id="subscriptions_renewals",
         tags=TAG,
@@ -306,6 +313,6 @@ class SubscriptionRenewalsView(APIView):
             HTTPStatus.NOT_FOUND: NOT_FOUND,
         },
     )
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: str) -> Response:
         subscription = selectors.subscription_of(request.user, _id(pk))
         return Response(RenewalSerializer(selectors.renewals_of(subscription), many=True).data)

@@ -10,8 +10,8 @@ from django.test import Client
 
 from billing.models import BillingKey, BillingKeyEvent, Payment, WebhookDelivery
 from tests.conftest import ENGLISH
-from tests.iamport_mock import CUSTOMER_PATH, customer_annotation, envelope
-from tests.payments.conftest import PaymentsAtIamport
+from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
+from tests.support.ledger import PaymentsAtIamport
 
 KEYS_URL = "/admin/billing/billingkey/"
 PAYMENTS_URL = "/admin/billing/payment/"
@@ -48,24 +48,6 @@ def refunder_client(support_user) -> Client:
     """The support user, also granted refunds."""
     support_user.user_permissions.add(Permission.objects.get(codename="refund_payment"))
     return logged_in(support_user)
-
-
-@pytest.fixture
-def make_key(user):
-    counter = iter(range(1, 10_000))
-
-    def make(owner=None, **fields) -> BillingKey:
-        number = next(counter)
-        defaults = {
-            "customer_uid": f"cu_admin_{number:04d}",
-            "status": BillingKey.Status.ACTIVE,
-            "pg_provider": "nice",
-            "card_name": "국민KB카드",
-            "masked_card_number": "424242******4242",
-        }
-        return BillingKey.objects.create(owner=owner or user, **{**defaults, **fields})
-
-    return make
 
 
 @pytest.fixture
@@ -116,7 +98,7 @@ REFUSED = (HTTPStatus.OK, envelope(code=-1, message="삭제할 수 없습니다.
 
 @pytest.fixture
 def ledger(iamport) -> PaymentsAtIamport:
-    """i'mport's payments (the charging tests' fake ledger)."""
+    """i'mport's payments; unlike the suite's ``ledger``, billing keys are answered by ``customers``."""
     return PaymentsAtIamport(iamport).install()
 
 

@@ -9,7 +9,7 @@ from billing import services
 from billing.cards import CardDetails
 from billing.models import BillingKeyEvent, WebhookDelivery
 from tests.admin.conftest import KEYS_URL, selected
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.iamport import customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -33,13 +33,13 @@ def two_owners_keys(make_key, user, other_user):
 @pytest.mark.parametrize(
     ("term", "expected"),
     [
-        ("gildong@example.com", {"cu_admin_0001", "cu_admin_0002"}),
-        ("GilDong@Example.COM", {"cu_admin_0001", "cu_admin_0002"}),
-        ("  mallory@example.com ", {"cu_admin_0003"}),
-        ("gildong", {"cu_admin_0001", "cu_admin_0002"}),
-        ("cu_admin_0002", {"cu_admin_0002"}),
+        ("gildong@example.com", {"cu_key_0001", "cu_key_0002"}),
+        ("GilDong@Example.COM", {"cu_key_0001", "cu_key_0002"}),
+        ("  mallory@example.com ", {"cu_key_0003"}),
+        ("gildong", {"cu_key_0001", "cu_key_0002"}),
+        ("cu_key_0002", {"cu_key_0002"}),
         ("example.com", set()),
-        ("cu_admin", set()),
+        ("cu_key", set()),
     ],
 )
 def test_search_by_owner_email_username_or_customer_uid(support_client, two_owners_keys, term, expected):
@@ -49,10 +49,10 @@ def test_search_by_owner_email_username_or_customer_uid(support_client, two_owne
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("?status__exact=failed", {"cu_admin_0002"}),
-        ("?status__exact=active", {"cu_admin_0001", "cu_admin_0003"}),
-        ("?pg_provider=kcp", {"cu_admin_0003"}),
-        ("?pg_provider=nice&status__exact=active", {"cu_admin_0001"}),
+        ("?status__exact=failed", {"cu_key_0002"}),
+        ("?status__exact=active", {"cu_key_0001", "cu_key_0003"}),
+        ("?pg_provider=kcp", {"cu_key_0003"}),
+        ("?pg_provider=nice&status__exact=active", {"cu_key_0001"}),
         ("?status__exact=failed&q=mallory", set()),
     ],
 )
@@ -67,7 +67,7 @@ def test_created_date_filter(support_client, two_owners_keys):
     date_filter = next(f for f in changelist.filter_specs if f.title == "created at")
     past_7_days = next(c for c in date_filter.choices(changelist) if c["display"] == "Past 7 days")
 
-    assert listed(support_client, past_7_days["query_string"]) == {"cu_admin_0001", "cu_admin_0002"}
+    assert listed(support_client, past_7_days["query_string"]) == {"cu_key_0001", "cu_key_0002"}
 
 
 def test_pg_filter_offers_each_pg_once(support_client, two_owners_keys, make_key):
@@ -139,7 +139,7 @@ def test_events_changelist_filters(support_client, failed_key):
     failed_key.events.create(source="admin", action="sync", outcome="succeeded", duration_ms=3)
     url = "/admin/billing/billingkeyevent/"
 
-    refused = support_client.get(url + "?outcome__exact=refused&q=cu_admin_0001")
+    refused = support_client.get(url + "?outcome__exact=refused&q=cu_key_0001")
     syncs = support_client.get(url + "?action__exact=sync")
 
     assert [e.outcome for e in refused.context["cl"].result_list] == [BillingKeyEvent.Outcome.REFUSED]

@@ -73,7 +73,7 @@ def test_status_cannot_be_edited(admin_client, failed_key):
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     failed_key.refresh_from_db()
-    assert (failed_key.status, failed_key.customer_uid) == ("failed", "cu_admin_0001")
+    assert (failed_key.status, failed_key.customer_uid) == ("failed", "cu_key_0001")
 
 
 def test_key_page_shows_the_last_failure_and_the_audit_trail(support_client, failed_key):
@@ -100,7 +100,7 @@ def test_changelist_columns(support_client, failed_key):
     response = support_client.get(KEYS_URL)
 
     page = response.content.decode()
-    for text in ("cu_admin_0001", "gildong &lt;gildong@example.com&gt;", "[-1] 카드가 거절되었습니다."):
+    for text in ("cu_key_0001", "gildong &lt;gildong@example.com&gt;", "[-1] 카드가 거절되었습니다."):
         assert text in page
 
 

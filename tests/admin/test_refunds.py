@@ -6,7 +6,7 @@ import pytest
 
 from billing.models import Payment
 from tests.admin.conftest import PAYMENTS_URL, messages_of, selected
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Fixtures of the API tests: clients for each kind of caller, keys on file, throttle rates."""
+"""Fixtures of the API tests: a staff caller, throttle rates, the one-time payment answer."""
 
 import json
 import time
@@ -8,40 +8,10 @@ from http import HTTPStatus
 import pytest
 import responses
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from billing.models import BillingKey
-from tests.conftest import ENGLISH
-from tests.iamport_mock import IamportMock, envelope
-
-GOOD_CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "900101", "pwd_2digit": "12"}
-# Every way a card value could show up in an answer, a log line or a row.
-CARD_VALUES = ("4242-4242-4242-4242", "4242424242424242", "2030-12", "900101")
-
-
-def client_for(user) -> APIClient:
-    client = APIClient(**ENGLISH)  # the API's messages are asserted in English; the site defaults to Korean
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def api_client() -> APIClient:
-    """Nobody signed in."""
-    return APIClient(**ENGLISH)
-
-
-@pytest.fixture
-def token_client(user) -> APIClient:
-    return client_for(user)
-
-
-@pytest.fixture
-def other_client(other_user) -> APIClient:
-    return client_for(other_user)
+from tests.conftest import client_for
+from tests.support.iamport import IamportMock, envelope
 
 
 @pytest.fixture
@@ -57,34 +27,11 @@ def staff_client(staff_user) -> APIClient:
 
 
 @pytest.fixture
-def make_key() -> Callable[..., BillingKey]:
-    """A billing key on file, as if registered earlier (no call to i'mport)."""
-    counter = iter(range(1, 1_000_000))
-
-    def make(owner, *, status: str = BillingKey.Status.ACTIVE, **fields) -> BillingKey:
-        described = {
-            "card_name": "국민KB카드",
-            "masked_card_number": "424242******4242",
-            "card_type": BillingKey.CardType.CREDIT,
-            "pg_provider": "nice",
-        }
-        return BillingKey.objects.create(
-            owner=owner, customer_uid=f"cu_test{next(counter):08d}", status=status, **{**described, **fields}
-        )
-
-    return make
-
-
-@pytest.fixture
 def throttle_rates(settings) -> Callable[..., None]:
     """Set the throttle rates for one test: ``throttle_rates(registration_user="2/hour")``."""
 
     def set_rates(**rates: str | None) -> None:
-        current = dict(api_settings.DEFAULT_THROTTLE_RATES)
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**current, **rates},
-        }
+        settings.BILLING = {**settings.BILLING, "RATES": {**settings.BILLING["RATES"], **rates}}
 
     return set_rates
 
@@ -92,7 +39,7 @@ def throttle_rates(settings) -> Callable[..., None]:
 @pytest.fixture
 def no_throttles(throttle_rates, settings) -> None:
     throttle_rates(registration_user=None, registration_address=None, token_address=None)
-    settings.REGISTRATION_REFUSAL_COOLDOWN = 0
+    settings.BILLING = {**settings.BILLING, "REFUSAL_COOLDOWN": 0}
 
 
 def payment_annotation(body: dict, *, status: str = "paid") -> dict:

@@ -10,13 +10,13 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.api.conftest import GOOD_CARD
 from tests.conftest import PASSWORD
+from tests.support.cards import GOOD_CARD
 
 pytestmark = pytest.mark.django_db
 
-TOKEN_URL = reverse("api:token")
-LIST_URL = reverse("api:billing-key-list")
+TOKEN_URL = reverse("billing_api:token")
+LIST_URL = reverse("billing_api:billing-key-list")
 
 
 @pytest.mark.parametrize(
@@ -93,9 +93,9 @@ def test_the_management_command_makes_a_token(user, capsys):
     [
         ("get", LIST_URL),
         ("post", LIST_URL),
-        ("get", reverse("api:billing-key-detail", args=["cu_x"])),
-        ("delete", reverse("api:billing-key-detail", args=["cu_x"])),
-        ("post", reverse("api:billing-key-sync", args=["cu_x"])),
+        ("get", reverse("billing_api:billing-key-detail", args=["cu_x"])),
+        ("delete", reverse("billing_api:billing-key-detail", args=["cu_x"])),
+        ("post", reverse("billing_api:billing-key-sync", args=["cu_x"])),
     ],
 )
 def test_unauthenticated_calls_answer_401_in_the_error_shape(api_client, method, url):

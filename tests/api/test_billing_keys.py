@@ -8,12 +8,12 @@ from django.urls import reverse
 
 from billing.api.billing_keys import BillingKeyPagination
 from billing.models import BillingKey, BillingKeyEvent, Payment
-from tests.api.conftest import CARD_VALUES, GOOD_CARD
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.cards import CARD_VALUES, GOOD_CARD
+from tests.support.iamport import customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = reverse("api:billing-key-list")
+LIST_URL = reverse("billing_api:billing-key-list")
 Status = BillingKey.Status
 KEY_FIELDS = {
     "customer_uid",
@@ -31,11 +31,11 @@ KEY_FIELDS = {
 
 
 def detail_url(customer_uid: str) -> str:
-    return reverse("api:billing-key-detail", args=[customer_uid])
+    return reverse("billing_api:billing-key-detail", args=[customer_uid])
 
 
 def sync_url(customer_uid: str) -> str:
-    return reverse("api:billing-key-sync", args=[customer_uid])
+    return reverse("billing_api:billing-key-sync", args=[customer_uid])
 
 
 def assert_no_card_data(response) -> None:
@@ -304,7 +304,7 @@ def test_pay_now_registers_and_takes_the_first_payment(iamport, onetime, token_c
     body = response.json()
     assert body["status"] == "active"
     assert body["payment"]["status"] == "paid"
-    assert body["payment"]["amount"] == settings.BILLING_FIRST_PAYMENT_AMOUNT
+    assert body["payment"]["amount"] == settings.BILLING["FIRST_PAYMENT_AMOUNT"]
     assert body["payment"]["customer_uid"] == body["customer_uid"]
     assert_no_card_data(response)
     payment = Payment.objects.get()

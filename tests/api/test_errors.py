@@ -9,12 +9,12 @@ import requests
 from django.urls import reverse
 
 from billing.models import BillingKey
-from tests.api.conftest import CARD_VALUES, GOOD_CARD
-from tests.iamport_mock import envelope
+from tests.support.cards import CARD_VALUES, GOOD_CARD
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = reverse("api:billing-key-list")
+LIST_URL = reverse("billing_api:billing-key-list")
 
 
 def assert_error(response, status: HTTPStatus, code: str) -> dict:
@@ -211,9 +211,9 @@ def test_a_timeout_answers_504_with_the_unknown_record(iamport, token_client):
     assert (body["customer_uid"], body["status"]) == (key.customer_uid, "unknown")
     assert key.status == BillingKey.Status.UNKNOWN
     # The client can follow the record it was given.
-    assert token_client.get(reverse("api:billing-key-detail", args=[key.customer_uid])).json()["status"] == (
-        "unknown"
-    )
+    assert token_client.get(reverse("billing_api:billing-key-detail", args=[key.customer_uid])).json()[
+        "status"
+    ] == ("unknown")
 
 
 @pytest.mark.parametrize("operation", ["delete", "sync"])
@@ -239,10 +239,10 @@ def test_delete_and_sync_failures_answer_in_the_error_shape(
     key = make_key(user)
     if operation == "delete":
         iamport.on_customer("DELETE", **fail)
-        response = token_client.delete(reverse("api:billing-key-detail", args=[key.customer_uid]))
+        response = token_client.delete(reverse("billing_api:billing-key-detail", args=[key.customer_uid]))
     else:
         iamport.on_customer("GET", **fail)
-        response = token_client.post(reverse("api:billing-key-sync", args=[key.customer_uid]))
+        response = token_client.post(reverse("billing_api:billing-key-sync", args=[key.customer_uid]))
 
     body = assert_error(response, status, code)
     if code != "unavailable":

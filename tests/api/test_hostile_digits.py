@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from billing import cards
-from tests.api.conftest import GOOD_CARD
+from tests.support.cards import GOOD_CARD
 
 # Each is a digit to str.isdigit(); "²" makes int() fail, the others int() accepts.
 SUPERSCRIPT_CARD = "4242-4242-4242-424²"
@@ -37,7 +37,9 @@ def test_spaces_and_dashes_are_still_fine():
 
 @pytest.mark.parametrize(("field", "value"), CASES)
 def test_the_api_answers_400_naming_the_field(iamport, token_client, field, value):
-    response = token_client.post(reverse("api:billing-key-list"), {**GOOD_CARD, field: value}, format="json")
+    response = token_client.post(
+        reverse("billing_api:billing-key-list"), {**GOOD_CARD, field: value}, format="json"
+    )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert field in response.json()["fields"]

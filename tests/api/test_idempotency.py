@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from billing.api import idempotency
 from billing.models import BillingKey, IdempotentRequest
-from tests.api.conftest import CARD_VALUES, GOOD_CARD
-from tests.iamport_mock import envelope
+from tests.support.cards import CARD_VALUES, GOOD_CARD
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = reverse("api:billing-key-list")
+LIST_URL = reverse("billing_api:billing-key-list")
 KEY = "5b0c3c59-3b2e-4f0e-9d4c-2f6a1f8f7e10"
 
 
@@ -149,7 +149,7 @@ def test_a_malformed_key_answers_400(iamport, token_client, key):
 def test_an_expired_key_starts_a_new_request(iamport, token_client, settings):
     iamport.on_customer("POST")
     post(token_client)
-    settings.IDEMPOTENCY_RETENTION = -1
+    settings.BILLING = {**settings.BILLING, "IDEMPOTENCY_RETENTION": -1}
 
     response = post(token_client)
 

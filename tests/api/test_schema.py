@@ -9,6 +9,7 @@ from http import HTTPStatus
 
 import pytest
 import schemathesis
+from django.contrib.auth.models import Permission
 from django.core import signals
 from django.db import close_old_connections
 from django.urls import include, path
@@ -138,14 +139,19 @@ def keep_the_test_transaction():
 
 
 @pytest.fixture
-def api_schema(iamport, no_throttles, user, keep_the_test_transaction):
+def api_schema(iamport, ledger, paid_payment, no_throttles, user, keep_the_test_transaction):
     iamport.on_customer("POST")
     iamport.on_customer("GET")
     iamport.on_customer("DELETE")
+    # Allowed to charge and refund, so those answers (201, 402, 409 ...) are generated and validated too;
+    # a key (cu_1) and a paid payment (pay_paid_1) are on file for the generated ids to find.
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["charge_billingkey", "refund_payment", "view_payment"])
+    )
     return schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
-# As a customer: the charge and refund operations answer 403 before i'mport is involved.
+# As a customer who may also charge and refund.
 schema = schemathesis.pytest.from_fixture("api_schema").include(
     path_regex=r"^/api/v1/(billing-keys|auth|payments)/"
 )

@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from billing.models import BillingKeyEvent
 from billing.throttling import RefusalCooldownThrottle, counted_refusals, note_refusal, refusal_cooldown
-from tests.api.conftest import GOOD_CARD
-from tests.iamport_mock import envelope
+from tests.support.cards import GOOD_CARD
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = reverse("api:billing-key-list")
+LIST_URL = reverse("billing_api:billing-key-list")
 Action = BillingKeyEvent.Action
 Outcome = BillingKeyEvent.Outcome
 
@@ -90,7 +90,7 @@ def test_reads_are_not_throttled(iamport, token_client, throttle_rates):
 
 def test_the_token_exchange_is_throttled_per_address(api_client, user, throttle_rates):
     throttle_rates(token_address="2/minute")
-    token_url = reverse("api:token")
+    token_url = reverse("billing_api:token")
     for _ in range(2):
         api_client.post(token_url, {"username": "gildong", "password": "wrong"}, format="json")
 
@@ -119,9 +119,9 @@ def refusals(user, make_key, count: int, *, ago: datetime.timedelta = datetime.t
 @pytest.fixture
 def cooldown(settings, throttle_rates):
     throttle_rates(registration_user=None, registration_address=None)
-    settings.REGISTRATION_REFUSALS_FREE = 3
-    settings.REGISTRATION_REFUSAL_COOLDOWN = 30
-    settings.REGISTRATION_REFUSAL_WINDOW = 3600
+    settings.BILLING = {**settings.BILLING, "REFUSALS_FREE": 3}
+    settings.BILLING = {**settings.BILLING, "REFUSAL_COOLDOWN": 30}
+    settings.BILLING = {**settings.BILLING, "REFUSAL_WINDOW": 3600}
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = reverse("api:billing-key-list")
+LIST_URL = reverse("billing_api:billing-key-list")
 
 
 def token_queries(client) -> tuple[int, list[str]]:
@@ -34,7 +34,7 @@ def test_the_second_call_does_not_read_the_token(token_client):
 
 
 def test_with_the_cache_off_every_call_reads_the_token(token_client, settings):
-    settings.API_TOKEN_CACHE_SECONDS = 0
+    settings.BILLING = {**settings.BILLING, "API_TOKEN_CACHE_SECONDS": 0}
     token_queries(token_client)
 
     assert len(token_queries(token_client)[1]) == 1

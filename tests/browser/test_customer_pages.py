@@ -176,7 +176,7 @@ def test_without_javascript_the_server_validates_and_converts(chromium, live_ser
 def test_a_double_click_registers_the_card_once(signed_in: Page, view: View, customer):
     page = signed_in
     # i'mport takes its time, as card companies do; the button shows it is busy meanwhile.
-    get_client().session.post(settings.IAMPORT_API_URL + "/__sandbox__/faults", json={"latency_ms": 600})
+    get_client().session.post(settings.BILLING["API_URL"] + "/__sandbox__/faults", json={"latency_ms": 600})
     page.goto("/billing/cards/new/")
     fill_card(page)
     posts = []
@@ -223,7 +223,7 @@ def test_register_and_pay_then_see_the_payment(signed_in: Page, view: View, cust
         expect(item).to_contain_text(re.compile(r"\d{4}년 \d{1,2}월 \d{1,2}일"))
     look_at(page, view, "payments")
     payment = Payment.objects.get(owner=customer)
-    assert (payment.amount, payment.status) == (settings.BILLING_FIRST_PAYMENT_AMOUNT, Payment.Status.PAID)
+    assert (payment.amount, payment.status) == (settings.BILLING["FIRST_PAYMENT_AMOUNT"], Payment.Status.PAID)
 
 
 @by_view(EVERY_VIEW)

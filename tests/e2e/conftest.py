@@ -12,7 +12,7 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from billing.iamport import reset_client
-from tests.sandbox_process import KEY, SECRET, point_the_site_at, served_sandbox
+from tests.support.sandbox_process import KEY, SECRET, point_the_site_at, served_sandbox
 
 TIMEOUT = 10  # for the tests' own requests
 
@@ -63,7 +63,7 @@ def sandbox_http(settings, tmp_path, live_server) -> SandboxControl:
     """``manage.py iamport_sandbox`` in its own process; the site (on ``live_server``) pointed at it."""
     with served_sandbox(tmp_path / "sandbox.sqlite3", "--reset") as url:
         point_the_site_at(settings, url)
-        settings.IAMPORT_NOTICE_URL = live_server.url + "/billing/webhooks/iamport/"
+        settings.BILLING = {**settings.BILLING, "NOTICE_URL": live_server.url + "/billing/webhooks/iamport/"}
         yield SandboxControl(url)
     reset_client()
 

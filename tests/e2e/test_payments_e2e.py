@@ -113,7 +113,7 @@ def test_register_and_pay(sandbox_http, live_server, customer, number, status):
 
 def test_timeout_during_a_charge_then_webhooks_and_reconcile(sandbox_http, merchant_site, customer, settings):
     key = register(customer)
-    settings.IAMPORT_READ_TIMEOUT = 0.5
+    settings.BILLING = {**settings.BILLING, "READ_TIMEOUT": 0.5}
     reset_client()
     sandbox_http.faults(hang="after", hang_seconds=2)
 
@@ -122,7 +122,7 @@ def test_timeout_during_a_charge_then_webhooks_and_reconcile(sandbox_http, merch
     assert timed_out.status_code == HTTPStatus.GATEWAY_TIMEOUT, timed_out.text
     assert Payment.objects.get().status == Payment.Status.UNKNOWN
     sandbox_http.clear_faults()
-    settings.IAMPORT_READ_TIMEOUT = 30.0
+    settings.BILLING = {**settings.BILLING, "READ_TIMEOUT": 30.0}
     reset_client()
 
     call_command("reconcile")
@@ -153,7 +153,7 @@ def test_the_sandbox_notifies_the_site_of_a_charge(sandbox_http, merchant_site, 
 
 
 def test_duplicated_and_forged_webhooks(sandbox_http, merchant_site, customer, live_server, settings):
-    settings.IAMPORT_NOTICE_URL = ""  # only the deliveries this test sends
+    settings.BILLING = {**settings.BILLING, "NOTICE_URL": ""}  # only the deliveries this test sends
     key = register(customer)
     paid = charge(merchant_site, key).json()
     # As if the charge's answer had been lost: the notification is what resolves it.

@@ -14,8 +14,8 @@ from django.db import connection
 from billing import services as billing_services
 from billing.models import BillingKeyEvent
 from tests.engine.harness import Engine, flush
-from tests.sandbox_process import point_the_site_at, served_sandbox
 from tests.subscriptions.conftest import GOOD_CARD, card
+from tests.support.sandbox_process import point_the_site_at, served_sandbox
 
 BROKER_URL = os.environ.get("ENGINE_BROKER_URL", "redis://127.0.0.1:6379/3")
 
@@ -35,7 +35,7 @@ def served(settings, tmp_path):
     state = tmp_path / "sandbox.sqlite3"
     with served_sandbox(state, "--reset") as url:
         point_the_site_at(settings, url)
-        settings.IAMPORT_NOTICE_URL = ""
+        settings.BILLING = {**settings.BILLING, "NOTICE_URL": ""}
         yield url, state
 
 

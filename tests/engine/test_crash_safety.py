@@ -72,7 +72,7 @@ def test_database_connections_killed_during_a_run_lose_nothing(served, one_key, 
 def private_redis(tmp_path):
     """A redis-server of this test's own (never the machine's on 6379), with no persistence: a restart
     loses every queued task."""
-    from tests.sandbox_process import free_port
+    from tests.support.sandbox_process import free_port
 
     port = free_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]

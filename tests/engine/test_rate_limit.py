@@ -15,14 +15,14 @@ from billing.iamport.errors import IamportNotFound
 from tests.engine.conftest import needs_postgres_and_redis
 from tests.engine.harness import PROJECT_ROOT
 from tests.engine.proxy import counting_proxy
-from tests.sandbox_process import point_the_site_at, served_sandbox
+from tests.support.sandbox_process import point_the_site_at, served_sandbox
 
 LIMIT = 50
 FIND = "/payments/find/"
 
 
 def test_no_limit_when_the_setting_is_empty(settings):
-    settings.IAMPORT_MAX_CALLS_PER_SECOND = None
+    settings.BILLING = {**settings.BILLING, "MAX_CALLS_PER_SECOND": None}
     assert ratelimit.max_calls_per_second() is None
     started = time.monotonic()
     assert [ratelimit.wait_turn() for _ in range(100)] == [0.0] * 100
@@ -32,7 +32,7 @@ def test_no_limit_when_the_setting_is_empty(settings):
 @pytest.mark.e2e
 def test_threads_of_one_process_keep_to_the_limit_and_none_is_dropped(settings, tmp_path):
     """Without Redis (the SQLite pass): the limiter is the process's own."""
-    settings.IAMPORT_MAX_CALLS_PER_SECOND = str(LIMIT)
+    settings.BILLING = {**settings.BILLING, "MAX_CALLS_PER_SECOND": str(LIMIT)}
     with (
         served_sandbox(tmp_path / "sandbox.sqlite3", "--reset") as sandbox,
         counting_proxy(sandbox) as (url, proxy),

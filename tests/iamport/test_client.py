@@ -20,7 +20,7 @@ from billing.iamport.errors import (
     IamportUnavailable,
 )
 from billing.iamport.types import CardDetails
-from tests.iamport_mock import CUSTOMER_PATH, customer_annotation, envelope
+from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
 
 CARD = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
 

@@ -7,7 +7,7 @@ import responses
 
 from billing.iamport import get_client
 from billing.iamport.types import CardDetails
-from tests.iamport_mock import customer_annotation, envelope
+from tests.support.iamport import customer_annotation, envelope
 
 CARD = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
 BASE = "https://api.iamport.kr"

@@ -16,7 +16,7 @@ from billing import services
 from billing.cards import CardDetails
 from billing.iamport import get_client
 from billing.models import BillingKey, BillingKeyEvent, Payment, PaymentRefund
-from tests.iamport_mock import CUSTOMER_PATH, customer_annotation, envelope
+from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def test_a_registration_in_flight_is_not_deleted_by_a_404_within_the_grace(iampo
     key.refresh_from_db()
     assert key.status == Status.PENDING
 
-    settings.IAMPORT_UNKNOWN_GRACE_SECONDS = 0
+    settings.BILLING = {**settings.BILLING, "UNKNOWN_GRACE_SECONDS": 0}
     services.sync_billing_key(billing_key=key, actor=None, source=API)
     key.refresh_from_db()
     assert key.status == Status.FAILED  # never registered; it was never an active key to delete

@@ -7,7 +7,7 @@ import pytest
 from billing.iamport.errors import IamportOutcomeUnknown
 from billing.iamport.types import CustomerAnswer, PaymentAnswer
 from billing.models import BillingKeyEvent
-from tests.iamport_mock import customer_annotation
+from tests.support.iamport import customer_annotation
 
 API = BillingKeyEvent.Source.API
 

@@ -16,7 +16,7 @@ import requests
 from django.db import connection
 
 from billing.iamport import reset_client
-from tests.sandbox_process import point_the_site_at, served_sandbox
+from tests.support.sandbox_process import point_the_site_at, served_sandbox
 
 TIMEOUT = 10
 
@@ -47,7 +47,7 @@ def served(settings, tmp_path) -> Faults:
         pytest.skip("the stress suite runs on PostgreSQL (make stress)")
     with served_sandbox(tmp_path / "sandbox.sqlite3", "--reset") as url:
         point_the_site_at(settings, url)
-        settings.IAMPORT_NOTICE_URL = ""
+        settings.BILLING = {**settings.BILLING, "NOTICE_URL": ""}
         yield Faults(url)
     reset_client()
 

@@ -31,7 +31,7 @@ def owners(django_user_model):
 
 def settle_and_compare(settings) -> list[str]:
     """Past the grace period, with i'mport healthy: one full pass, then the verdict."""
-    settings.IAMPORT_UNKNOWN_GRACE_SECONDS = 0
+    settings.BILLING = {**settings.BILLING, "UNKNOWN_GRACE_SECONDS": 0}
     services.reconcile(mode="full", batch_size=7)
     return services.compare_with_iamport(batch_size=5)
 
@@ -143,7 +143,7 @@ def test_chaos_then_full_reconcile_leaves_zero_differences(served, owners, setti
     # Timeouts whose writes landed at i'mport: the client gives up at 1 s, the sandbox answers after 2 s.
     served.set(latency_ms=0, error_rate=0)
     active = list(BillingKey.objects.filter(status=BillingKey.Status.ACTIVE)[:4])
-    settings.IAMPORT_READ_TIMEOUT = 1
+    settings.BILLING = {**settings.BILLING, "READ_TIMEOUT": 1}
     reset_client()
     served.set(hang="after", hang_seconds=2)
     at_once(
@@ -157,7 +157,7 @@ def test_chaos_then_full_reconcile_leaves_zero_differences(served, owners, setti
         ]
     )
     served.clear()
-    settings.IAMPORT_READ_TIMEOUT = 10
+    settings.BILLING = {**settings.BILLING, "READ_TIMEOUT": 10}
     reset_client()
 
     # Writes whose process died before recording them: a delete and a refund done at i'mport only.

@@ -254,8 +254,8 @@ def test_now_in_the_future_is_refused_in_production(settings, db):
     from django.core.management.base import CommandError
 
     settings.DEBUG = False
-    settings.IAMPORT_USE_BUILTIN_SANDBOX = False
-    settings.IAMPORT_API_KEY = "live_key"
+    settings.BILLING = {**settings.BILLING, "SANDBOX": False}
+    settings.BILLING = {**settings.BILLING, "API_KEY": "live_key"}
 
     with pytest.raises(CommandError, match="future"):
         call_command("renew_due", "--now", "2099-01-01T00:00:00+09:00")

@@ -17,8 +17,8 @@ from billing.iamport import get_client
 from billing.models import BillingKey, BillingKeyEvent
 from subscriptions import services
 from subscriptions.models import Plan, Renewal, RenewalAttempt, Subscription
-from tests.sandbox_process import PROJECT_ROOT, point_the_site_at, served_sandbox
 from tests.subscriptions.conftest import FAILING_CARD, GOOD_CARD, card, seoul
+from tests.support.sandbox_process import PROJECT_ROOT, point_the_site_at, served_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

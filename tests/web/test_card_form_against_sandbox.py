@@ -8,7 +8,7 @@ from django.urls import reverse
 from billing.iamport import get_client, reset_client
 from billing.iamport.errors import IamportNotFound
 from billing.models import BillingKey
-from tests.sandbox_process import point_the_site_at, served_sandbox
+from tests.support.sandbox_process import point_the_site_at, served_sandbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.e2e]
 

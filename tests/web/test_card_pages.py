@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
 from billing.models import BillingKey, BillingKeyEvent
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -246,12 +246,9 @@ def test_an_unexpected_error_report_carries_no_card_data(iamport, customer_clien
 
 
 def test_the_form_is_throttled_per_user(iamport, customer_client, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "registration_user": "2/hour",
-        },
+    settings.BILLING = {
+        **settings.BILLING,
+        "RATES": {**settings.BILLING["RATES"], "registration_user": "2/hour"},
     }
     iamport.on_customer("POST")
 
@@ -263,7 +260,7 @@ def test_the_form_is_throttled_per_user(iamport, customer_client, settings):
 
 
 def test_repeated_refusals_slow_the_customer_down(iamport, customer_client, settings):
-    settings.REGISTRATION_REFUSALS_FREE = 2
+    settings.BILLING = {**settings.BILLING, "REFUSALS_FREE": 2}
     iamport.on_customer("POST", body=envelope(code=-1, message="거절"))
 
     statuses = [customer_client.post(NEW_URL, GOOD).status_code for _ in range(4)]

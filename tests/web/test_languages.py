@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.display import format_won
 from billing.models import BillingKey, Payment
-from tests.iamport_mock import envelope
+from tests.support.iamport import envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -178,8 +178,8 @@ def test_field_errors_are_tied_to_their_field(user):
 
 def test_the_sandbox_banner_shows_with_a_served_sandbox_too(settings, user):
     # `manage.py iamport_sandbox` on a port, with no keys configured: the sandbox's published credentials.
-    settings.IAMPORT_USE_BUILTIN_SANDBOX = False
-    settings.IAMPORT_API_URL = "http://127.0.0.1:8089"
-    settings.IAMPORT_API_KEY = "sandbox_key"
+    settings.BILLING = {**settings.BILLING, "SANDBOX": False}
+    settings.BILLING = {**settings.BILLING, "API_URL": "http://127.0.0.1:8089"}
+    settings.BILLING = {**settings.BILLING, "API_KEY": "sandbox_key"}
 
     assert "테스트 모드" in browser("ko", user).get(reverse("billing:card-list")).text

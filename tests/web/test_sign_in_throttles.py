@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from tests.conftest import PASSWORD
@@ -20,8 +19,7 @@ SIGNUP_URL = reverse("signup")
 @pytest.fixture
 def rates(settings):
     def set_rates(**rates: str | None) -> None:
-        current = dict(api_settings.DEFAULT_THROTTLE_RATES)
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**current, **rates}}
+        settings.BILLING = {**settings.BILLING, "RATES": {**settings.BILLING["RATES"], **rates}}
 
     return set_rates
 
@@ -84,7 +82,7 @@ def test_the_api_token_exchange_shares_the_account_limit(client, user, rates):
         sign_in(client, user.username, f"wrong-{i}")
 
     response = APIClient().post(
-        reverse("api:token"), {"username": user.username, "password": PASSWORD}, format="json"
+        reverse("billing_api:token"), {"username": user.username, "password": PASSWORD}, format="json"
     )
 
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS

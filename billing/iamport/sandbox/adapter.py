@@ -1,5 +1,6 @@
 """Serve ``requests`` calls from the sandbox's WSGI app in-process: the client runs unchanged, no port."""
 
+from typing import cast
 from urllib.parse import urlsplit
 
 import requests
@@ -23,13 +24,13 @@ class SandboxAdapter(BaseAdapter):
         cert=None,
         proxies=None,
     ) -> requests.Response:
-        url = urlsplit(request.url)
+        url = urlsplit(cast(str, request.url))  # a prepared request always has its url and method
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
         status, headers, content = call_app(
             self.app,
-            method=request.method,
+            method=cast(str, request.method),
             target=request.path_url,
             headers=request.headers.items(),
             body=body,
@@ -42,7 +43,7 @@ class SandboxAdapter(BaseAdapter):
         response.headers = CaseInsensitiveDict(headers)
         response._content = content
         response.encoding = "utf-8"
-        response.url = request.url
+        response.url = cast(str, request.url)
         response.request = request
         return response
 

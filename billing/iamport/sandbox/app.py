@@ -145,7 +145,7 @@ _UID = r"[^/]+"
 
 def _routes(app: SandboxApp) -> list[tuple[str, re.Pattern, str, Callable]]:
     """(method, path pattern, route name, handler); the name is "METHOD /path/{template}"."""
-    table = [
+    table: list[tuple[str, str, Callable[..., Any]]] = [
         ("POST", "/users/getToken", app.get_token),
         ("GET", "/subscribe/customers", app.get_billing_keys),
         ("POST", "/subscribe/customers/{customer_uid}", app.issue_billing_key),

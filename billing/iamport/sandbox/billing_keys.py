@@ -4,6 +4,8 @@ A key's annotation keeps the card masked; the full number, expiry, birth and PIN
 (see ``cards``) and dropped. A key with live schedules cannot be deleted, as at i'mport.
 """
 
+import datetime
+from collections.abc import Callable
 from http import HTTPStatus
 
 from .cards import check_card
@@ -26,6 +28,8 @@ class BillingKeyHandlers:
     """Mixed into ``SandboxApp``; also issues the key that a onetime payment or a schedule brings."""
 
     store: Store
+    now: Callable[[], int]
+    today: Callable[[], datetime.date]
 
     def issue_billing_key(self, request: Request, customer_uid: str) -> dict:
         check_customer_uid(customer_uid)

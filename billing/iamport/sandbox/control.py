@@ -4,14 +4,26 @@ A path the real API never uses; these are never subject to injected faults.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 
 from .http import Refusal, Request
+
+if TYPE_CHECKING:
+    from .faults import Faults  # imports .tokens: at run time, a cycle
 
 
 class ControlHandlers:
     """Mixed into ``SandboxApp``, whose ``faults``, clock, ``reset`` and ``stats`` these expose."""
+
+    faults: "Faults"
+    _clock_offset: float
+    now: Callable[[], int]
+    reset: Callable[[], None]
+    run_due_schedules: Callable[[], int]
+    stats: Callable[[], dict[str, Any]]
 
     def control_faults(self, request: Request) -> dict:
         if request.method == "POST":

@@ -5,7 +5,9 @@ the merchant's webhook, which hears of every payment, as i'mport's notification 
 """
 
 import secrets
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any, cast
 
 from .http import Refusal, Request, bad_request
 from .store import Store
@@ -31,6 +33,9 @@ class PaymentHandlers:
     store: Store
     webhooks: WebhookSender
     webhook_url: str | None
+    now: Callable[[], int]
+    _checked_card: Callable[[dict], Any]
+    _issue: Callable[..., dict]
 
     def pay_again(self, request: Request) -> dict:
         body = request.body()
@@ -116,7 +121,9 @@ class PaymentHandlers:
             raise Refusal(HTTPStatus.OK, 1, "취소 금액은 0 이상이어야 합니다. (negative amount)")
         with self.store.write_lock:
             payment = (
-                self.store.get_payment(imp_uid) if imp_uid else self.store.latest_payment_for(merchant_uid)
+                self.store.get_payment(imp_uid)
+                if imp_uid
+                else self.store.latest_payment_for(cast(str, merchant_uid))  # one of the two is set
             )
             if payment is None or (imp_uid and merchant_uid and payment["merchant_uid"] != merchant_uid):
                 raise Refusal(HTTPStatus.OK, 1, "취소할 결제건이 존재하지 않습니다. (unknown payment)")
@@ -135,7 +142,7 @@ class PaymentHandlers:
             if amount > left:
                 raise Refusal(HTTPStatus.OK, 1, f"취소가능잔액({left})보다 큰 금액입니다. (over-refund)")
             now = self.now()
-            cancellation = {
+            cancellation: dict[str, Any] = {
                 "pg_tid": f"cancel_{secrets.token_hex(8)}",
                 "amount": amount,
                 "cancelled_at": now,

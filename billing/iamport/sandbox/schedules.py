@@ -6,7 +6,9 @@ through ``/__sandbox__/run-due``).
 """
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from .http import Refusal, Request, bad_request
 from .store import Store
@@ -21,6 +23,12 @@ class ScheduleHandlers:
     """
 
     store: Store
+    now: Callable[[], int]
+    _checked_card: Callable[[dict], Any]
+    _issue: Callable[..., dict]
+    _refuse_used_merchant_uid: Callable[[str], None]
+    _new_payment: Callable[..., dict]
+    _notify: Callable[..., None]
 
     def schedule(self, request: Request) -> list[dict]:
         body = request.body()

@@ -14,6 +14,7 @@ import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 
 from .wsgi import call_app
 
@@ -37,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 line = self.rfile.readline(65537).split(b";", 1)[0].strip()
                 try:
@@ -73,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
             target=self.path,
             headers=self.headers.items(),
             body=body,
-            server=self.server.server_address[:2],
+            server=cast(tuple[str, int], self.server.server_address)[:2],  # AF_INET: (host, port)
             remote_addr=self.client_address[0],
         )
         self._write(status, headers, content)
@@ -133,5 +134,5 @@ def serve(app, host: str = "127.0.0.1", port: int = 8089) -> SandboxServer:
         stop.set()
         original_close()
 
-    server.server_close = server_close
+    server.server_close = server_close  # type: ignore[method-assign]  # this server only
     return server

@@ -6,10 +6,15 @@ older ``X-ImpTokenHeader``.
 """
 
 import secrets
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from .http import Refusal, Request
 from .store import Store
+
+if TYPE_CHECKING:
+    from .faults import Faults  # imports .tokens: at run time, a cycle
 
 TOKEN_LIFETIME = 30 * 60
 TOKEN_EXTENSION = 5 * 60
@@ -20,6 +25,10 @@ class TokenHandlers:
     """Mixed into ``SandboxApp``, whose ``store``, credentials, ``faults`` and clock it uses."""
 
     store: Store
+    faults: "Faults"
+    imp_key: str
+    imp_secret: str
+    now: Callable[[], int]
 
     def get_token(self, request: Request) -> dict:
         body = request.body()

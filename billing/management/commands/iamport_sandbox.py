@@ -3,10 +3,11 @@
 import signal
 import threading
 from pathlib import Path
+from typing import cast
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from billing.conf import billing_settings
 from billing.iamport.sandbox import make_app, serve
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8089)
         parser.add_argument(
-            "--state", default=settings.IAMPORT_SANDBOX_STATE, help="SQLite file kept across restarts."
+            "--state", default=billing_settings.SANDBOX_STATE, help="SQLite file kept across restarts."
         )
         parser.add_argument("--reset", action="store_true", help="Start with an empty state.")
         parser.add_argument(
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             server = serve(app, options["host"], options["port"])
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
-        host, port = server.server_address[:2]
+        host, port = cast(tuple[str, int], server.server_address[:2])  # AF_INET: (host, port)
         self.stdout.write(f"i'mport sandbox on http://{host}:{port} (state {state})", ending="\n")
         self.stdout.flush()
 

@@ -121,7 +121,7 @@ class Command(BaseCommand):
             ignore_conflicts=True,
         )
         names = [f"seed_owner_{n:06d}" for n in range(owners)]
-        ids = []
+        ids: list[int] = []
         for start in range(0, owners, 1000):
             ids += User.objects.filter(username__in=names[start : start + 1000]).values_list("pk", flat=True)
         return ids
@@ -139,7 +139,7 @@ def _rows(rng: random.Random, owner_ids: list[int], size: int) -> Iterator[tuple
             pg_provider, pg_id = rng.choice(PGS)
             card_name, card_code = rng.choice(CARDS)
             masked = f"{rng.choice(['424242', '536148', '949019'])}******{rng.randrange(10_000):04d}"
-            card_type = rng.choice([0, 1])
+            card_type: int | None = rng.choice([0, 1])
             registered = created + datetime.timedelta(seconds=rng.randrange(1, 10))
             data = {
                 "customer_uid": customer_uid,
