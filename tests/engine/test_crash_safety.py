@@ -113,7 +113,9 @@ def test_a_broker_restart_that_loses_the_queue_loses_no_renewal(served, one_key,
     wait_for(lambda: engine.charges_received() >= COUNT // 5, limit=60)
     private_redis.stop()  # every task still in the broker is gone
     private_redis.start()
-    assert redis.Redis.from_url(private_redis.url).dbsize() == 0
+    # The queue is gone (the worker reconnects at once and writes its own bookkeeping keys, so the
+    # database is not empty for long; the task queue is, since only a sweep fills it).
+    assert redis.Redis.from_url(private_redis.url).llen("celery") == 0
     engine.wait_until_settled(COUNT, limit=180)
 
     assert_each_period_charged_once(state, COUNT)
