@@ -106,3 +106,13 @@ def test_the_sandbox_imports_nothing_of_billing_but_itself(path):
 )
 def test_the_guard_sees_each_way_of_importing(source, module, expected):
     assert expected in imported_modules(source, module)
+
+
+@pytest.mark.parametrize("path", python_files("**/*.py"), ids=lambda p: str(p.relative_to(BILLING)))
+def test_billing_never_imports_the_apps_built_on_it(path):
+    # subscriptions depends on billing, never the other way: billing installs and runs alone.
+    assert touches(imports_of(path), "subscriptions") == set()
+
+
+def test_the_guard_sees_an_import_of_subscriptions():
+    assert touches(imported_modules("from subscriptions.models import Renewal", "billing.x"), "subscriptions")
