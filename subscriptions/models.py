@@ -9,6 +9,7 @@ Money is whole won.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Plan(models.Model):
@@ -53,10 +54,12 @@ class Subscription(models.Model):
 
     class Status(models.TextChoices):
         TRIALING = "trialing", _("Trial")
-        ACTIVE = "active", _("Active")
+        # A context of their own: billing's catalogue, consulted first, has "Active" for a card and
+        # "Cancelled" for a refunded payment, both wrong words for a subscription.
+        ACTIVE = "active", pgettext_lazy("subscription status", "Active")
         PAST_DUE = "past_due", _("Past due: a payment is being retried")
-        CANCELLED = "cancelled", _("Cancelled")
-        ENDED = "ended", _("Ended")
+        CANCELLED = "cancelled", pgettext_lazy("subscription status", "Cancelled")
+        ENDED = "ended", pgettext_lazy("subscription status", "Ended")
 
     LIVE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE)
 

@@ -304,3 +304,14 @@ def test_a_past_due_subscription_says_what_to_do(korean_client, user, plan, good
 
     assert 'class="badge badge-bad">결제 지연<' in page and 'class="badge badge-wait">결제 예정<' in page
     assert "지난 결제가 승인되지 않아 다시 시도할 예정입니다." in page
+
+
+def test_the_admins_korean_subscription_statuses_are_not_billings_words():
+    # billing's catalogue says 환불됨 (refunded) for a cancelled payment and 사용 중 for an active card.
+    from django.utils import translation
+
+    from subscriptions.models import Subscription
+
+    with translation.override("ko"):
+        labels = {value: str(label) for value, label in Subscription.Status.choices}
+    assert (labels["cancelled"], labels["active"]) == ("해지됨", "이용 중")
