@@ -16,7 +16,7 @@ FULL_WIDTH_CARD = "４２４２４２４２４２４２４２４２"
 HOSTILE = {
     "card_number": [SUPERSCRIPT_CARD, ARABIC_INDIC_CARD, FULL_WIDTH_CARD, "4242\u00a04242 4242 4242"],
     "birth": ["90010²", "٩٠٠١٠١", "９００１０１", "²²²²²²"],
-    "expiry": ["2030-1²", "٢٠٣٠-١٢", "２０３０-１２"],
+    "expiry": ["2030-1²", "٢٠٣٠-١٢", "２０３０-１２", "١٢/٣٠", "１２/３０"],
     "pwd_2digit": ["1²", "١٢", "１２"],
 }
 CASES = [(field, value) for field, values in HOSTILE.items() for value in values]
