@@ -7,7 +7,10 @@ unavailable, outcome unknown); i'mport V1 answers every refusal with ``code: -1`
 error and the action that failed are what choose the sentence; the message text is never parsed.
 """
 
+import math
+
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .services import IamportCallFailed
 
@@ -66,3 +69,13 @@ def removal_failed(error: IamportCallFailed) -> str:
 
 def unavailable() -> str:
     return _("Card registration is unavailable right now. Nothing was registered; please try again shortly.")
+
+
+def too_many_registrations(wait: float) -> str:
+    """Card-testing throttles (``billing.throttling.registration_wait``) said wait ``wait`` seconds."""
+    minutes = max(1, math.ceil(wait / 60))
+    return ngettext(
+        "Too many card registration attempts. Please try again in %(minutes)d minute.",
+        "Too many card registration attempts. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}

@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from billing.conf import billing_settings
 
-from .cards import NORMALIZERS
+from .cards import NORMALIZERS, CardDetails
 from .display import format_won
 
 if TYPE_CHECKING:
@@ -117,6 +117,17 @@ class CardRegistrationForm(forms.Form):
     @sensitive_variables()  # the expiry is card data
     def clean_expiry(self):
         return expiry_as_iamport_wants(self.cleaned_data["expiry"])
+
+    @sensitive_variables()  # every local holds card data
+    def card_details(self) -> CardDetails:
+        """The validated card, as the services take it (call after ``is_valid()``)."""
+        data = self.cleaned_data
+        return CardDetails(
+            number=data["card_number"],
+            expiry=data["expiry"],
+            birth=data["birth"],
+            pwd_2digit=data["pwd_2digit"],
+        )
 
     @sensitive_variables()  # every local holds card data
     def clean(self):

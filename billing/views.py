@@ -15,7 +15,6 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -60,28 +59,14 @@ def card_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Card testers try many cards: each attempt that would reach i'mport is counted, per user and address.
     wait = registration_wait(request)
     if wait is not None:
-        minutes = max(1, math.ceil(wait / 60))
-        form.add_error(
-            None,
-            ngettext(
-                "Too many card registration attempts. Please try again in %(minutes)d minute.",
-                "Too many card registration attempts. Please try again in %(minutes)d minutes.",
-                minutes,
-            )
-            % {"minutes": minutes},
-        )
+        form.add_error(None, customer_messages.too_many_registrations(wait))
         response = render(
             request, "billing/card_form.html", {"form": form}, status=HTTPStatus.TOO_MANY_REQUESTS
         )
         response["Retry-After"] = str(math.ceil(wait))
         return response
 
-    card = CardDetails(
-        number=form.cleaned_data["card_number"],
-        expiry=form.cleaned_data["expiry"],
-        birth=form.cleaned_data["birth"],
-        pwd_2digit=form.cleaned_data["pwd_2digit"],
-    )
+    card = form.card_details()
     if form.cleaned_data.get("pay_now"):
         return _register_and_pay(request, form, card)
     try:

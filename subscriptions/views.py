@@ -4,6 +4,7 @@ Views validate, call one service or selector, and render. A card registered in t
 through billing's own form and service; its data exists only in that POST.
 """
 
+import math
 from http import HTTPStatus
 
 from django.contrib import messages
@@ -18,9 +19,10 @@ from billing import customer_messages
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.auth_types import AuthenticatedHttpRequest
-from billing.cards import CARD_FIELDS, CardDetails
+from billing.cards import CARD_FIELDS
 from billing.forms import CardRegistrationForm
 from billing.models import BillingKeyEvent
+from billing.throttling import registration_wait
 
 from . import selectors, services
 from .api.serializers import next_charge
@@ -59,12 +61,14 @@ def subscribe(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         form = CardRegistrationForm(request.POST)
         if not form.is_valid():
             return _plans_page(request, failed=(plan.code, form), status=HTTPStatus.BAD_REQUEST)
-        card = CardDetails(
-            number=form.cleaned_data["card_number"],
-            expiry=form.cleaned_data["expiry"],
-            birth=form.cleaned_data["birth"],
-            pwd_2digit=form.cleaned_data["pwd_2digit"],
-        )
+        # A new card here is a registration like any other: the same card-testing throttles count it.
+        wait = registration_wait(request)
+        if wait is not None:
+            form.add_error(None, customer_messages.too_many_registrations(wait))
+            response = _plans_page(request, failed=(plan.code, form), status=HTTPStatus.TOO_MANY_REQUESTS)
+            response["Retry-After"] = str(math.ceil(wait))
+            return response
+        card = form.card_details()
         try:
             billing_key = billing_services.register_card(owner=request.user, card=card, source=SOURCE)
         except billing_services.BillingKeyError as error:

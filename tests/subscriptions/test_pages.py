@@ -315,3 +315,24 @@ def test_the_admins_korean_subscription_statuses_are_not_billings_words():
     with translation.override("ko"):
         labels = {value: str(label) for value, label in Subscription.Status.choices}
     assert (labels["cancelled"], labels["active"]) == ("해지됨", "이용 중")
+
+
+def test_a_new_card_on_the_plans_page_passes_the_card_testing_throttles(
+    customer_client, plan, ledger, settings
+):
+    # Otherwise a card tester would use the plans page to try cards past the card form's limits.
+    settings.BILLING = {
+        **settings.BILLING,
+        "RATES": {**settings.BILLING["RATES"], "registration_user": "1/hour"},
+    }
+    new_card = {"card_number": GOOD_CARD, "expiry": "2031-12", "birth": "900101", "pwd_2digit": "12"}
+    first = customer_client.post("/billing/plans/basic-monthly/subscribe/", new_card)
+    assert first.status_code == HTTPStatus.FOUND
+
+    second = customer_client.post("/billing/plans/basic-monthly/subscribe/", new_card)
+
+    assert second.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "Too many card registration attempts" in second.text
+    assert GOOD_CARD not in second.text
+    assert int(second["Retry-After"]) > 0
+    assert BillingKeyEvent.objects.filter(action=BillingKeyEvent.Action.ISSUE).count() == 1
