@@ -103,13 +103,16 @@ def delete_billing_key(
 
 def sync_billing_key(*, billing_key: BillingKey, actor: AbstractBaseUser | None, source: str) -> BillingKey:
     """Re-read the key from i'mport, the source of truth, and mirror what it says."""
+    # What we believe as the read leaves: a 404 answers for that state only (see apply_not_found).
+    billing_key.refresh_from_db(fields=["status"])
+    believed = billing_key.status
     call = IamportCall(billing_key, actor=actor, source=source, action=Action.SYNC)
     try:
         customer = call.client.get_billing_key(billing_key.customer_uid)
     except IamportNotFound as error:
         with transaction.atomic():
             call.record(Outcome.SUCCEEDED, error)
-            apply_not_found(billing_key)
+            apply_not_found(billing_key, believed=believed)
         return billing_key
     except IamportError as error:
         call.record(error=error)
@@ -196,8 +199,13 @@ def _record_failure(billing_key: BillingKey, error: IamportError, call: IamportC
     call.log_failure(billing_key.customer_uid, error)
 
 
-def apply_not_found(billing_key: BillingKey) -> bool:
+def apply_not_found(billing_key: BillingKey, *, believed: str) -> bool:
     """i'mport has no such key. What that means depends on what we believed; whether it changed.
+
+    ``believed`` is the status read here before i'mport was asked. If the row has moved since (a
+    registration answered while the read was out), the 404 describes a moment that is over: the key
+    is left as it now is, and the next reconcile reads it again. Without this, a sync of a registration
+    in flight deleted the key that the registration had just made active.
 
     A registration still in flight (``pending`` or ``unknown``, younger than the grace period) is left
     alone: i'mport's 404 may only mean the key is not made yet. Past it, the card was never registered
@@ -206,6 +214,9 @@ def apply_not_found(billing_key: BillingKey) -> bool:
     """
     stored = BillingKey.objects.select_for_update().get(pk=billing_key.pk)
     billing_key.status = stored.status
+    if stored.status != believed:
+        logger.info("%s became %s while i'mport was read; its 404 is not applied", stored, stored.status)
+        return False
     if billing_key.status in (BillingKey.Status.UNKNOWN, BillingKey.Status.PENDING):
         # A request that timed out may still be in flight at i'mport: wait out the grace period.
         age = (timezone.now() - billing_key.created_at).total_seconds()

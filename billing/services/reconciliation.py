@@ -129,11 +129,14 @@ def _read_keys(customer_uids: list[str]) -> dict:
 
 def _compare_key(report: ReconciliationReport, billing_key: BillingKey, answer, actor, source: str) -> None:
     report.checked += 1
-    before = billing_key.status
+    before = billing_key.status  # as loaded with its batch, before the multi-get left
     call = IamportCall(billing_key, actor=actor, source=source, action=BillingKeyEvent.Action.SYNC)
     try:
         with transaction.atomic():
-            changed = apply_customer(billing_key, answer) if answer else apply_not_found(billing_key)
+            if answer:
+                changed = apply_customer(billing_key, answer)
+            else:
+                changed = apply_not_found(billing_key, believed=before)
             if changed:
                 call.record()
     except Exception:

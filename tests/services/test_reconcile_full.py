@@ -5,6 +5,7 @@ a read must be held at one moment (``responses``).
 """
 
 import datetime
+import json
 from io import StringIO
 
 import pytest
@@ -119,6 +120,55 @@ def test_a_registration_in_flight_is_not_deleted_by_a_404_within_the_grace(iampo
     assert key.status == Status.FAILED  # never registered; it was never an active key to delete
 
 
+def test_a_404_read_while_the_registration_completes_does_not_delete_the_new_key(iamport, user):
+    """The stress suite's race, held at one moment: the sync asks while the key is pending, i'mport
+    answers 404 (not made yet), and the registration records the key active before that 404 is applied."""
+    key = BillingKey.objects.create(owner=user, customer_uid="cu_in_flight")  # pending
+
+    def registration_lands_while_the_read_is_out(request):
+        BillingKey.objects.filter(pk=key.pk).update(status=Status.ACTIVE)
+        return (
+            404,
+            {"Content-Type": "application/json"},
+            json.dumps(envelope(code=1, message="존재하지 않습니다.")),
+        )
+
+    iamport.mock.upsert(
+        responses.CallbackResponse("GET", CUSTOMER_PATH, callback=registration_lands_while_the_read_is_out)
+    )
+
+    services.sync_billing_key(billing_key=key, actor=None, source=API)
+
+    key.refresh_from_db()
+    assert key.status == Status.ACTIVE
+    assert key.synced_at is None  # nothing was mirrored from that answer
+
+
+def test_the_full_pass_does_not_apply_a_404_to_a_key_that_moved_after_its_batch_was_read(iamport, user):
+    key = BillingKey.objects.create(owner=user, customer_uid="cu_moving", status=Status.UNKNOWN)
+
+    def key_registered_while_the_multi_get_is_out(request):
+        BillingKey.objects.filter(pk=key.pk).update(status=Status.ACTIVE)
+        return (404, {"Content-Type": "application/json"}, json.dumps(envelope(code=1, message="없음")))
+
+    iamport.mock.upsert(
+        responses.CallbackResponse(
+            "GET",
+            "https://api.iamport.kr/subscribe/customers",
+            callback=key_registered_while_the_multi_get_is_out,
+        )
+    )
+    BillingKey.objects.filter(pk=key.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=1)  # past the grace: a 404 would fail it
+    )
+
+    report = full()
+
+    key.refresh_from_db()
+    assert key.status == Status.ACTIVE
+    assert report.changes == []
+
+
 def test_a_sync_racing_a_delete_never_brings_the_key_back(iamport, user):
     key = BillingKey.objects.create(owner=user, customer_uid="cu_racing", status=Status.ACTIVE)
 
@@ -128,7 +178,7 @@ def test_a_sync_racing_a_delete_never_brings_the_key_back(iamport, user):
         return (
             200,
             {"Content-Type": "application/json"},
-            __import__("json").dumps(envelope(customer_annotation("cu_racing"))),
+            json.dumps(envelope(customer_annotation("cu_racing"))),
         )
 
     iamport.mock.upsert(responses.CallbackResponse("GET", CUSTOMER_PATH, callback=read_then_delete_lands))
