@@ -57,6 +57,10 @@ def engine(served, tmp_path):
         CELERY_VISIBILITY_TIMEOUT="8",
         SUBSCRIPTION_CLAIM_SECONDS="8",
         SUBSCRIPTION_QUEUED_SECONDS="15",
+        # A worker killed between committing an attempt and i'mport receiving it leaves a charge i'mport
+        # never saw: it is sent again only after the grace (300 s in production), then at once.
+        IAMPORT_UNKNOWN_GRACE_SECONDS="10",
+        SUBSCRIPTION_UNAVAILABLE_RETRY_MINUTES="0",
     )
     yield engine
     engine.stop_all()

@@ -91,16 +91,22 @@ class Crash(BaseException):
 
 
 class CrashAfterCharge(requests.adapters.BaseAdapter):
-    """The transport to i'mport, dying once right after i'mport has carried out a charge."""
+    """The transport to i'mport, dying once right after i'mport has carried out a charge (or, with
+    ``before_sending``, right before the charge leaves: i'mport never hears of it)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, *, before_sending: bool = False):
         super().__init__()
         self.inner = inner
         self.armed = True
+        self.before_sending = before_sending
 
     def send(self, request, **kwargs):
+        is_charge = request.path_url.startswith("/subscribe/payments/again")
+        if self.armed and is_charge and self.before_sending:
+            self.armed = False
+            raise Crash()
         response = self.inner.send(request, **kwargs)
-        if self.armed and request.path_url.startswith("/subscribe/payments/again"):
+        if self.armed and is_charge:
             self.armed = False
             raise Crash()
         return response
@@ -113,6 +119,13 @@ class CrashAfterCharge(requests.adapters.BaseAdapter):
 def crash_after_next_charge(sandbox):
     client = get_client()
     client.session.mount(client.base_url, CrashAfterCharge(client.session.get_adapter(client.base_url)))
+
+
+@pytest.fixture
+def crash_before_next_charge(sandbox):
+    client = get_client()
+    inner = client.session.get_adapter(client.base_url)
+    client.session.mount(client.base_url, CrashAfterCharge(inner, before_sending=True))
 
 
 class AfterCharge(requests.adapters.BaseAdapter):

@@ -221,6 +221,38 @@ def test_a_crash_after_the_charge_is_resolved_by_reading_iamport(
     assert ledger.charges() == 1
 
 
+def test_a_crash_before_the_charge_left_waits_out_the_grace_then_sends_the_same_attempt(
+    user, plan, good_key, ledger, crash_before_next_charge, settings
+):
+    """The engine suite's SIGKILL between our commit and i'mport's receipt, held at one moment: i'mport's
+    404 is not proof within the grace (the charge may be on its way), so the renewal stays ``unknown`` and
+    nothing is sent; once the grace is over the same attempt (same merchant_uid) is sent, and paid once."""
+    from tests.subscriptions.conftest import Crash
+
+    settings.SUBSCRIPTION_CLAIM_SECONDS = 0  # the crashed process's claim has lapsed
+    settings.SUBSCRIPTION_UNAVAILABLE_RETRY_MINUTES = 0
+    with pytest.raises(Crash):
+        subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
+    attempt = RenewalAttempt.objects.get()
+    assert Payment.objects.get(merchant_uid=attempt.merchant_uid).status == Payment.Status.READY
+    assert ledger.charges() == 0
+
+    report = services.renew_due(now=seoul(2027, 1, 10, 12, 5))  # within the grace
+    assert [r.action for r in report.results] == ["unknown"]
+    assert ledger.charges() == 0
+
+    settings.BILLING = {**settings.BILLING, "UNKNOWN_GRACE_SECONDS": 0}
+    actions = []
+    for minute in (6, 7):  # past the grace: failed as never received, then sent again
+        actions += [r.action for r in services.renew_due(now=seoul(2027, 1, 10, 12, minute)).results]
+
+    assert actions == ["unavailable", "paid"]
+    attempt.refresh_from_db()
+    assert attempt.renewal.status == Renewal.Status.PAID and attempt.renewal.attempts == 1
+    assert attempt.payment.status == Payment.Status.PAID
+    assert [p["merchant_uid"] for p in ledger.payments_of(good_key.customer_uid)] == [attempt.merchant_uid]
+
+
 def test_a_renewal_held_by_another_process_is_left_alone(user, plan, good_key, ledger):
     subscription = subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
     services.roll_over(subscription_id=subscription.pk, now=seoul(2027, 2, 10, 12))
