@@ -5,8 +5,9 @@ import datetime
 import pytest
 from django.core.management import call_command
 
+from billing.logging_filters import redact
 from billing.models import Payment
-from subscriptions import services
+from subscriptions import services, tasks
 from subscriptions.models import Plan, Renewal, RenewalAttempt, Subscription
 from tests.subscriptions.conftest import FAILING_CARD, seoul
 
@@ -31,7 +32,7 @@ def test_subscribing_charges_the_first_period_at_once(user, plan, good_key, ledg
     renewal = subscription.renewals.get()
     assert (renewal.status, renewal.amount, renewal.attempts) == (Renewal.Status.PAID, 9900, 1)
     attempt = renewal.attempt_set.get()
-    assert attempt.merchant_uid == f"sub{subscription.pk}-{subscription.uid}-20270131-1"
+    assert attempt.merchant_uid == f"sub{subscription.pk}_{subscription.uid}_20270131_1"
     assert attempt.payment.status == Payment.Status.PAID
     assert ledger.payment(attempt.merchant_uid).status == "paid"
     assert ledger.charges() == 1
@@ -357,3 +358,22 @@ def test_a_card_changed_while_a_declined_attempt_was_in_flight_is_tried_in_the_s
     assert (renewal.status, renewal.attempts) == (Renewal.Status.PAID, 2)
     assert renewal.attempt_set.get(number=2).billing_key == new_card
     assert ledger.charges() == 3
+
+
+def test_a_renewals_log_line_keeps_its_merchant_uid_whatever_digits_its_uid_has(
+    user, plan, good_key, ledger, caplog
+):
+    """A uid of hex digits only (one subscription in 43) once made the id, uid and day one run of digits
+    and dashes that the logs' card-number filter removed: support could not find the charge."""
+    subscription = subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
+    Subscription.objects.filter(pk=subscription.pk).update(uid="00000129")
+    services.roll_over(subscription_id=subscription.pk, now=seoul(2027, 2, 10, 12))
+    renewal = subscription.renewals.get(period_start=seoul(2027, 2, 10, 12))
+
+    with caplog.at_level("INFO", logger="subscriptions.tasks"):
+        tasks.attempt_renewal.run(renewal.pk, seoul(2027, 2, 10, 12).isoformat())
+
+    merchant_uid = renewal.attempt_set.get().merchant_uid
+    assert merchant_uid == f"sub{subscription.pk}_00000129_20270210_1"
+    line = next(r.getMessage() for r in caplog.records if f"renewal {renewal.pk} " in r.getMessage())
+    assert merchant_uid in redact(line)
