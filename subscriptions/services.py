@@ -15,6 +15,7 @@ Exactly once, by the database:
 ``now`` is the engine's clock (``renew_due --now``); leases use the wall clock.
 """
 
+import contextvars
 import dataclasses
 import datetime
 import logging
@@ -39,6 +40,11 @@ from .models import Plan, Renewal, RenewalAttempt, Subscription
 logger = logging.getLogger(__name__)
 
 Source = BillingKeyEvent.Source
+
+# The merchant_uid an engine step is charging in this thread. That step records the outcome itself
+# (``_record_outcome``), so ``on_payment_status_changed`` stands aside for it instead of doing the same
+# six queries inside billing's transaction first (a fifth of a renewal's CPU, measured).
+_charging_here: contextvars.ContextVar[str] = contextvars.ContextVar("charging_here", default="")
 
 # i'mport V1 gives a declined payment no code, only ``fail_reason``; these words in it mean that the
 # card itself cannot be charged again (lost, stolen, suspended, closed, expired): retrying it is useless.
@@ -429,6 +435,7 @@ def attempt_renewal(
     attempt = step
     renewal = attempt.renewal
     error: Exception | None = None
+    charging = _charging_here.set(attempt.merchant_uid)
     try:
         billing_services.charge_billing_key(
             billing_key=attempt.billing_key,
@@ -442,7 +449,9 @@ def attempt_renewal(
         error = conflict
     except billing_services.PaymentError as failure:
         error = failure
-    return _record_outcome(renewal_id, attempt.pk, token, error, now)
+    finally:
+        _charging_here.reset(charging)
+    return _record_outcome(attempt, token, error, now)
 
 
 def _prepare_attempt(renewal_id: int, token: str, now: datetime.datetime) -> RenewalAttempt | AttemptResult:
@@ -450,12 +459,14 @@ def _prepare_attempt(renewal_id: int, token: str, now: datetime.datetime) -> Ren
     with transaction.atomic():
         renewal = Renewal.objects.select_related("subscription__billing_key").get(pk=renewal_id)
         subscription = renewal.subscription
-        last = (
-            RenewalAttempt.objects.select_related("billing_key", "payment")
-            .filter(renewal=renewal)
-            .order_by("-number")
-            .first()
-        )
+        last = None
+        if renewal.attempts:  # counted in the transaction that creates each attempt: 0 means none
+            last = (
+                RenewalAttempt.objects.select_related("billing_key", "payment")
+                .filter(renewal=renewal)
+                .order_by("-number")
+                .first()
+            )
         if last is not None and last.outcome in (
             RenewalAttempt.Outcome.PENDING,
             RenewalAttempt.Outcome.UNKNOWN,
@@ -500,23 +511,37 @@ def merchant_uid_for(subscription: Subscription, renewal: Renewal, number: int) 
 
 
 def _record_outcome(
-    renewal_id: int, attempt_id: int, token: str, error: Exception | None, now: datetime.datetime
+    attempt: RenewalAttempt, token: str, error: Exception | None, now: datetime.datetime
 ) -> AttemptResult:
+    """Under the claim: move the renewal from what billing recorded of ``attempt`` (read again here)."""
     with transaction.atomic():
-        renewal = Renewal.objects.select_related("subscription").get(pk=renewal_id)
-        subscription = Subscription.objects.select_for_update().get(pk=renewal.subscription_id)
-        renewal = Renewal.objects.select_for_update().get(pk=renewal_id)
-        attempt = RenewalAttempt.objects.get(pk=attempt_id)
+        # The subscription's row first, then the renewal's: the order every writer of both locks them in.
+        subscription = Subscription.objects.select_for_update().get(pk=attempt.renewal.subscription_id)
+        renewal = Renewal.objects.select_for_update().get(pk=attempt.renewal_id)
         payment = Payment.objects.filter(merchant_uid=attempt.merchant_uid).first()
+        rows = [(row, _values(row)) for row in (attempt, renewal, subscription)]
         if payment is not None and attempt.payment_id is None:
             attempt.payment = payment
         result = _apply(subscription, renewal, attempt, payment, error, now)
         _release(renewal, token)
-        attempt.save()
-        renewal.save()
-        subscription.save()
+        for row, before in rows:
+            _save_changed(row, before)
     result.merchant_uid = attempt.merchant_uid
     return result
+
+
+def _values(row) -> dict:
+    return {field.attname: getattr(row, field.attname) for field in row._meta.concrete_fields}
+
+
+def _save_changed(row, before: dict) -> None:
+    """Write only the fields that changed since ``before`` (a smaller UPDATE; none when nothing did)."""
+    changed = [name for name, value in _values(row).items() if before[name] != value]
+    if not changed:
+        return
+    if any(field.name == "updated_at" for field in row._meta.concrete_fields):
+        changed.append("updated_at")
+    row.save(update_fields=changed)
 
 
 def _refused(error: Exception | None) -> bool:
@@ -684,7 +709,7 @@ def on_payment_status_changed(sender, payment: Payment, previous_status: str, **
     Only ``paid`` moves a renewal from here: a failure is acted on by the engine, which keeps the
     dunning calendar; it reads the same payment on its next step.
     """
-    if payment.status != Payment.Status.PAID:
+    if payment.status != Payment.Status.PAID or payment.merchant_uid == _charging_here.get():
         return
     attempt = RenewalAttempt.objects.filter(merchant_uid=payment.merchant_uid).first()
     if attempt is None:

@@ -163,7 +163,7 @@ def mirror_payment(payment: Payment, answer: PaymentAnswer) -> bool:
     changed = before != tuple(getattr(payment, name) for name in PAYMENT_MIRRORED_FIELDS)
     payment.iamport_data = _masked_payment_data(answer)
     payment.synced_at = timezone.now()
-    payment.save()
+    payment.save(update_fields=[*PAYMENT_MIRRORED_FIELDS, "iamport_data", "synced_at", "updated_at"])
     if payment.status != previous_status:
         payment_status_changed.send_robust(sender=Payment, payment=payment, previous_status=previous_status)
         note_payment_outcome(payment)

@@ -225,7 +225,7 @@ def _new_payment(billing_key: BillingKey, amount: int, name: str, merchant_uid: 
             return Payment.objects.create(
                 merchant_uid=merchant_uid,
                 billing_key=billing_key,
-                owner=billing_key.owner,
+                owner_id=billing_key.owner_id,  # the id is enough: no query for the user's row
                 amount=amount,
                 name=name,
             )
