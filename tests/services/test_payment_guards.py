@@ -302,3 +302,68 @@ def test_a_refund_over_what_is_left_is_refused_on_its_field(paid_payment, ledger
 
     assert (raised.value.field, raised.value.message) == ("amount", "At most 10000 won is left to refund.")
     assert ledger.calls("POST", "/payments/cancel") == 0
+
+
+# --- the audit trail names who asked, on every call a service makes for them ----------------------
+
+
+def actors_of_events() -> set:
+    return set(BillingKeyEvent.objects.values_list("actor_id", flat=True))
+
+
+def test_a_charge_that_timed_out_and_was_read_again_names_the_merchant_on_both_events(
+    active_key, ledger, merchant
+):
+    ledger.fault("again", exc=READ_TIMEOUT, after=True)
+    BillingKeyEvent.objects.all().delete()
+
+    payment = services.charge_billing_key(
+        billing_key=active_key, amount=5_000, name="May", actor=merchant, source=API
+    )
+
+    assert payment.status == Payment.Status.PAID  # settled by the re-read
+    actions = set(BillingKeyEvent.objects.values_list("action", flat=True))
+    assert actions == {BillingKeyEvent.Action.CHARGE, BillingKeyEvent.Action.SYNC}
+    assert actors_of_events() == {merchant.pk}
+
+
+def test_a_retry_that_resumes_an_unknown_charge_names_who_retried_on_its_read(active_key, ledger, merchant):
+    ledger.fault("again", exc=READ_TIMEOUT, after=True)
+    ledger.fault("find", exc=READ_TIMEOUT, times=2)
+    with pytest.raises(services.PaymentError):
+        charge(active_key, merchant_uid="pay_resumed_0001")
+    BillingKeyEvent.objects.all().delete()
+
+    services.charge_billing_key(
+        billing_key=active_key,
+        amount=5_000,
+        name="May",
+        actor=merchant,
+        source=API,
+        merchant_uid="pay_resumed_0001",
+    )
+
+    assert list(BillingKeyEvent.objects.values_list("action", flat=True)) == [BillingKeyEvent.Action.SYNC]
+    assert actors_of_events() == {merchant.pk}
+
+
+def test_a_declined_first_payment_and_the_read_of_its_key_name_who_registered(user, ledger, merchant):
+    card = CardDetails(number=DECLINING_CARD, expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    services.register_card_and_pay(owner=user, card=card, source=API, actor=merchant)
+
+    actions = set(BillingKeyEvent.objects.values_list("action", flat=True))
+    assert actions == {BillingKeyEvent.Action.ISSUE_AND_PAY, BillingKeyEvent.Action.SYNC}
+    assert actors_of_events() == {merchant.pk}
+
+
+def test_a_registration_that_timed_out_and_was_read_names_who_registered(user, iamport, merchant):
+    iamport.on_customer("POST", exc=READ_TIMEOUT)
+    iamport.on_customer("GET")
+    card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    with pytest.raises(services.BillingKeyError):
+        services.register_card(owner=user, card=card, source=API, actor=merchant)
+
+    assert actors_of_events() == {merchant.pk}
+    assert BillingKeyEvent.objects.count() == 2
