@@ -7,6 +7,7 @@ output of the handlers that settings.LOGGING configures.
 """
 
 import json
+import logging
 from http import HTTPStatus
 
 import pytest
@@ -53,8 +54,8 @@ def responses_callback(method, callback):
 
 @pytest.fixture
 def handler_output():
-    """What the handlers settings.LOGGING configures write during the test."""
-    with traces.handler_output() as stream:
+    """What the handlers settings.LOGGING configures write during the test, down to DEBUG lines."""
+    with traces.handler_output(logging.DEBUG) as stream:
         yield stream
 
 

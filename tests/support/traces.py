@@ -23,17 +23,24 @@ def production_handlers() -> list[logging.Handler]:
 
 
 @contextmanager
-def handler_output() -> Iterator[io.StringIO]:
-    """Everything the handlers settings.LOGGING configures write meanwhile, from any thread."""
+def handler_output(level: int | None = None) -> Iterator[io.StringIO]:
+    """Everything the handlers settings.LOGGING configures write meanwhile, from any thread.
+
+    ``level``: the root logger's level meanwhile (``logging.DEBUG``: as with ``LOG_LEVEL=DEBUG``).
+    """
     handlers = set(production_handlers())
     assert handlers, "settings.LOGGING configures no handler"
     stream = io.StringIO()
     previous = {h: h.stream for h in handlers}
+    root, root_level = logging.getLogger(), logging.getLogger().level
     for handler in handlers:
         handler.stream = stream  # not setStream: it flushes the old stream, closed in a nested pytest run
+    if level is not None:
+        root.setLevel(level)
     try:
         yield stream
     finally:
+        root.setLevel(root_level)
         for handler, old in previous.items():
             handler.stream = old
 
