@@ -6,21 +6,18 @@ reading, a webhook, the admin's pages. Then a scan of every table, the cache, ev
 output of the handlers that settings.LOGGING configures.
 """
 
-import io
 import json
 import logging
-import pickle
 from http import HTTPStatus
 
 import pytest
 import requests
 from django.apps import apps
-from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from billing.models import BillingKey, Payment
+from tests.support import traces
 from tests.support.cards import forms_of
 from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
 
@@ -57,34 +54,9 @@ def responses_callback(method, callback):
 
 @pytest.fixture
 def handler_output():
-    """What the handlers settings.LOGGING configures write during the test."""
-    names = set(django_settings.LOGGING["handlers"])
-    loggers = ["", *django_settings.LOGGING.get("loggers", {})]
-    handlers = {h for name in loggers for h in logging.getLogger(name).handlers if h.name in names}
-    assert handlers
-    stream = io.StringIO()
-    previous = {h: h.stream for h in handlers}
-    for handler in handlers:
-        handler.stream = stream  # not setStream: it flushes the old stream, closed in a nested pytest run
-    yield stream
-    for handler, old in previous.items():
-        handler.stream = old
-
-
-def cache_contents() -> str:
-    backend = cache._cache if hasattr(cache, "_cache") else None
-    if isinstance(backend, dict):  # locmem
-        return " ".join(f"{k} {pickle.loads(v)!r}" for k, v in backend.items())  # noqa: S301 - our own cache
-    client = cache._cache.get_client()
-    return " ".join(f"{k!r} {client.get(k)!r}" for k in client.scan_iter())
-
-
-def table_contents() -> str:
-    rows = []
-    for model in apps.get_models():
-        for row in model.objects.values():
-            rows.append(f"{model.__name__} {row!r}")
-    return "\n".join(rows)
+    """What the handlers settings.LOGGING configures write during the test, down to DEBUG lines."""
+    with traces.handler_output(logging.DEBUG) as stream:
+        yield stream
 
 
 def test_a_sentinel_card_leaves_no_trace(
@@ -136,14 +108,12 @@ def test_a_sentinel_card_leaves_no_trace(
     answers.append(customer_client.get(reverse("billing:card-list")).content.decode())
 
     places = {
-        "tables": table_contents(),
-        "cache": cache_contents(),
+        "tables": traces.table_contents(),
+        "cache": traces.cache_contents(),
         "answers": "\n".join(answers),
         "log handlers": handler_output.getvalue(),
     }
-    for place, text in places.items():
-        for value in SENTINELS:
-            assert value not in text, f"{value} found in {place}"
+    traces.assert_no_trace(places, SENTINELS)
     # The scan saw the flows' records: the masked number is there, so were the rows.
     assert "400005******5556" in places["tables"] or "4000-05**-****-5556" in places["tables"], places[
         "tables"

@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from billing.logging_filters import RedactCardData
+from tests.support.traces import production_handlers
 
 
 @pytest.fixture
@@ -51,18 +52,9 @@ def test_ordinary_numbers_are_left_alone(log_output):
     assert stream.getvalue().strip() == "order pay_1234 for 9900 won at 1764150000"
 
 
-def handlers_production_configures() -> list[logging.Handler]:
-    """The handlers settings.LOGGING put on the loggers (dictConfig names them), not pytest's own."""
-    from django.conf import settings
-
-    names = set(settings.LOGGING["handlers"])
-    loggers = ["", *settings.LOGGING.get("loggers", {})]
-    return [h for name in loggers for h in logging.getLogger(name).handlers if h.name in names]
-
-
 @pytest.mark.parametrize("number", ["4242-4242-4242-4242", "4242424242424242"])
 def test_the_handlers_the_settings_configure_scrub_card_numbers(number):
-    handlers = handlers_production_configures()
+    handlers = production_handlers()
     assert handlers, "settings.LOGGING configures no handler"
     for handler in handlers:
         stream = io.StringIO()

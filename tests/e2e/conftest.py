@@ -5,6 +5,7 @@ notify it. Every place that speaks the sandbox's control API (``/__sandbox__/...
 ``SandboxControl``; the site itself is driven through its JSON API with a DRF token.
 """
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +19,14 @@ TIMEOUT = 10  # for the tests' own requests
 
 
 class SandboxControl:
-    """The sandbox's own API (payments as i'mport shows them) and its ``/__sandbox__/`` controls."""
+    """The sandbox's own API (payments as i'mport shows them) and its ``/__sandbox__/`` controls.
 
-    def __init__(self, url: str):
+    ``state`` and ``log``: its state file and the file its process writes to (its log lines).
+    """
+
+    def __init__(self, url: str, *, state: Path, log: Path):
         self.url = url
+        self.state, self.log = state, log
         self.http = requests.Session()
 
     def token(self) -> str:
@@ -57,14 +62,21 @@ class SandboxControl:
     def clear_faults(self) -> None:
         self.faults(latency_ms=0, error_rate=0, hang=None, hang_seconds=0)
 
+    def stats(self) -> dict:
+        """Calls per route and the notifications' counts (attempted, delivered, failed, pending)."""
+        answer = self.http.get(self.url + "/__sandbox__/stats", timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["response"]
+
 
 @pytest.fixture
 def sandbox_http(settings, tmp_path, live_server) -> SandboxControl:
     """``manage.py iamport_sandbox`` in its own process; the site (on ``live_server``) pointed at it."""
-    with served_sandbox(tmp_path / "sandbox.sqlite3", "--reset") as url:
+    state, log = tmp_path / "sandbox.sqlite3", tmp_path / "sandbox.log"
+    with served_sandbox(state, "--reset", log=log) as url:
         point_the_site_at(settings, url)
         settings.BILLING = {**settings.BILLING, "NOTICE_URL": live_server.url + "/billing/webhooks/iamport/"}
-        yield SandboxControl(url)
+        yield SandboxControl(url, state=state, log=log)
     reset_client()
 
 
@@ -76,8 +88,8 @@ class Site:
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Token {Token.objects.create(user=user).key}"
 
-    def post(self, path: str, body: dict | None = None) -> requests.Response:
-        return self.http.post(self.base_url + path, json=body or {}, timeout=TIMEOUT)
+    def post(self, path: str, body: dict | None = None, headers: dict | None = None) -> requests.Response:
+        return self.http.post(self.base_url + path, json=body or {}, headers=headers, timeout=TIMEOUT)
 
     def get(self, path: str) -> requests.Response:
         return self.http.get(self.base_url + path, timeout=TIMEOUT)

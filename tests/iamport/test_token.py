@@ -1,16 +1,21 @@
 """The access token shared by every worker: one fetch at a time, a 401 answered with a new token.
 
 The fake token endpoint hands out a new token on each call (token-1, token-2 ...), so a retry that
-goes out with the old token is told apart from one that carries the refreshed one.
+goes out with the old token is told apart from one that carries the refreshed one. The last test runs
+two real processes against a token endpoint on a real socket, sharing the token through Redis.
 """
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from billing.iamport import get_client
@@ -18,6 +23,7 @@ from billing.iamport.client import IamportClient
 from billing.iamport.errors import IamportAuthError
 from billing.iamport.types import CardDetails
 from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
+from tests.support.sandbox_process import PROJECT_ROOT
 
 CARD = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
 THREADS = 8
@@ -189,3 +195,153 @@ def test_many_workers_sharing_the_cache_make_one_token_call(iamport):
     releaser.join()
     assert results == ["cu_1"] * THREADS
     assert tokens.issued == ["token-1"]
+
+
+class SlowTokenServer:
+    """i'mport on a real socket. ``/users/getToken`` issues token-1, token-2 ... and holds each answer
+    until ``release`` is set; ``GET /subscribe/customers/<uid>`` answers whoever sends an issued token.
+
+    ``changed`` (a condition) is notified whenever a token call arrives; ``issued`` lists them in order,
+    ``authorizations`` the headers the billing-key reads carried.
+    """
+
+    def __init__(self):
+        self.changed = threading.Condition()
+        self.issued: list[str] = []
+        self.authorizations: list[str] = []
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with server.changed:
+                    token = f"token-{len(server.issued) + 1}"
+                    server.issued.append(token)
+                    server.changed.notify_all()
+                server.release.wait(30)
+                now = int(time.time())
+                self.answer(
+                    HTTPStatus.OK, envelope({"access_token": token, "now": now, "expired_at": now + 1800})
+                )
+
+            def do_GET(self):
+                authorization = self.headers.get("Authorization", "")
+                with server.changed:
+                    server.authorizations.append(authorization)
+                if authorization.removeprefix("Bearer ") not in server.issued:
+                    self.answer(HTTPStatus.UNAUTHORIZED, envelope(code=-1, message="Unauthorized"))
+                else:
+                    self.answer(HTTPStatus.OK, envelope(customer_annotation(self.path.rsplit("/", 1)[-1])))
+
+            def answer(self, status, body):
+                content = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, format, *args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.http.shutdown()
+        self.http.server_close()
+
+
+class WorkerProcess:
+    """``tests/support/token_worker.py`` in a process of its own; what it says, read as it says it."""
+
+    def __init__(self, url: str, customer_uid: str, said: threading.Condition, log):
+        self.said = said
+        self.lines: list[dict] = []
+        self.done = False
+        self.process = subprocess.Popen(  # noqa: S603 - our own worker module with fixed arguments
+            [sys.executable, "-m", "tests.support.token_worker", url, customer_uid],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self.process.stdout:
+                if line.startswith("{"):
+                    with self.said:
+                        self.lines.append(json.loads(line))
+                        self.said.notify_all()
+        finally:
+            with self.said:
+                self.done = True  # it closed its stdout: it exited, or is about to
+                self.said.notify_all()
+
+    def locks(self) -> list[bool]:
+        return [line["lock"] for line in self.lines if "lock" in line]
+
+    def finish(self, timeout: float = 30) -> dict:
+        """Its answer (the last line), once it exited."""
+        self.process.wait(timeout)
+        self.reader.join(5)
+        return self.lines[-1] if self.lines else {}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.mark.skipif(
+    django_settings.CACHES["default"]["BACKEND"] != "merchant_site.redis_cache.RedisCache",
+    reason="needs the Redis server of CI's second pass (CACHE_URL=redis://...)",
+)
+def test_two_processes_sharing_the_cache_make_one_token_call_to_a_slow_endpoint(tmp_path):
+    """Two OS processes, each its own client: only the lock in Redis holds the second one back.
+
+    The token endpoint holds its answer until the other process has asked the cache for the lock and
+    lost it, so both are provably waiting at once; a second token call arriving releases it too.
+    """
+    iamport = SlowTokenServer()
+    changed = iamport.changed
+    workers: list[WorkerProcess] = []
+    with open(tmp_path / "workers.log", "w+") as log:
+        try:
+            workers += [WorkerProcess(iamport.url, "cu_1", changed, log) for _ in range(2)]
+
+            def the_other_is_waiting() -> bool:
+                """One token call is held, and the other process lost the lock to it (and now waits)."""
+                return len(iamport.issued) == 1 and any(False in w.locks() for w in workers)
+
+            with changed:
+                changed.wait_for(
+                    lambda: the_other_is_waiting()
+                    or len(iamport.issued) >= 2
+                    or any(w.done for w in workers),
+                    timeout=30,
+                )
+                both_waiting = the_other_is_waiting()
+            iamport.release.set()
+            answers = [worker.finish() for worker in workers]
+        finally:
+            for worker in workers:
+                worker.stop()
+            iamport.close()
+        log.seek(0)
+        output = log.read()
+
+    assert [w.process.returncode for w in workers] == [0, 0], output[-3000:]
+    assert iamport.issued == ["token-1"], "each process fetched a token of its own"
+    assert both_waiting, "the held token call never had the other process waiting for it"
+    assert sorted(w.locks() for w in workers) == [[False], [True]]
+    assert answers == [{"customer_uid": "cu_1", "token": "token-1"}] * 2
+    assert iamport.authorizations == ["Bearer token-1"] * 2

@@ -25,34 +25,42 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_sandbox(state: Path, *options: str) -> Iterator[str]:
-    """Start the sandbox command on a free port; yield its URL once it answers; stop it afterwards."""
+def served_sandbox(state: Path, *options: str, log: Path | None = None) -> Iterator[str]:
+    """Start the sandbox command on a free port; yield its URL once it answers; stop it afterwards.
+
+    ``log``: a file that receives everything the command writes (its log lines included); without it,
+    its error output is read only when it fails to start.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{state.parent / 'unused.sqlite3'}"}
     command = [sys.executable, "manage.py", "iamport_sandbox", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-        [*command, "--state", str(state), *options],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        wait_until_answering(url, process)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
+    with open(log or os.devnull, "wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
+            [*command, "--state", str(state), *options],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=output if log else subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            wait_until_answering(url, process, log=log)
+            yield url
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
 
 
-def wait_until_answering(url: str, process: subprocess.Popen, limit: float = 30.0) -> None:
+def wait_until_answering(
+    url: str, process: subprocess.Popen, limit: float = 30.0, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"the sandbox exited: {process.stderr.read().decode()[-2000:]}")
+            said = log.read_bytes() if log else process.stderr.read()
+            raise AssertionError(f"the sandbox exited: {said.decode()[-2000:]}")
         try:
             requests.post(url + "/users/getToken", json={}, timeout=1)
             return
