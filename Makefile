@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test stress engine-test bench-renewals lint typecheck check-migrations check-messages messages ci sandbox bench host-test wheel mutation clean
+.PHONY: run test stress engine-test bench-renewals bench-sweep lint typecheck check-migrations check-messages messages ci sandbox bench host-test wheel mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ engine-test: $(VENV)/.installed
 # latency. Long (tens of minutes); not in CI. BENCH_ARGS="--count 20000 --latency 5" etc.
 bench-renewals: $(VENV)/.installed
 	$(BIN)/python benchmarks/renewals.py $(BENCH_ARGS)
+
+# The sweep benchmark (docs/benchmarks.md): the sweep's memory and time for 10,000, 100,000 and 1,000,000 due
+# renewals (no workers; the broker is Redis db 2). Long (about half an hour); not in CI.
+bench-sweep: $(VENV)/.installed
+	$(BIN)/python benchmarks/sweep_memory.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
