@@ -52,7 +52,7 @@ bench-renewals: $(VENV)/.installed
 	$(BIN)/python benchmarks/renewals.py $(BENCH_ARGS)
 
 # The sweep benchmark (docs/benchmarks.md): the sweep's memory and time for 10,000, 100,000 and 1,000,000 due
-# renewals (no workers; the broker is Redis db 2). Long (about half an hour); not in CI.
+# renewals (no workers; the broker is Redis db 6). Long (about half an hour); not in CI.
 bench-sweep: $(VENV)/.installed
 	$(BIN)/python benchmarks/sweep_memory.py $(BENCH_ARGS)
 

@@ -6,7 +6,7 @@
 
 For each N it seeds N subscriptions whose period has ended (bulk inserts into the database ``sweep_bench``,
 dropped and made again each run), then runs the sweep as beat's task would (``renew_due --enqueue`` in a
-process of its own, on the Redis broker at db 2, flushed before and after each N) and reports its wall
+process of its own, on the Redis broker at db 6, flushed before and after each N) and reports its wall
 time, its peak resident memory and the tasks it left in the broker. The sweep opens each period and sends
 one task per due renewal, a batch of ``SUBSCRIPTION_SWEEP_BATCH`` ids at a time: its memory should not grow
 with N. No worker runs and no i'mport call is made. JSON goes to ``bench-results/sweep-<time>.json``.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 DB = "sweep_bench"
 PG = "postgres://postgres@127.0.0.1:5432"
-BROKER = "redis://127.0.0.1:6379/2"
+BROKER = "redis://127.0.0.1:6379/6"
 CACHE = "redis://127.0.0.1:6379/5"
 ENV = {
     **os.environ,
