@@ -10,9 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.api import idempotency
-from billing.models import BillingKey, IdempotentRequest
+from billing.conf import billing_settings
+from billing.models import BillingKey, IdempotentRequest, Payment
 from tests.support.cards import CARD_VALUES, GOOD_CARD
 from tests.support.iamport import envelope
+from tests.support.ledger import DECLINE_REASON
 
 pytestmark = pytest.mark.django_db
 
@@ -172,13 +174,13 @@ def test_no_card_data_is_kept(iamport, token_client):
 # --- a claim whose process died (issue 11 item 7) ---------------------------------------------------
 
 
-def dead_claim(user, *, records=None, seconds_ago=1):
+def dead_claim(user, *, records=None, seconds_ago=1, body=GOOD_CARD, endpoint="billing_keys.create"):
     """The claim of a request whose process was killed: unanswered, its lease over."""
     return IdempotentRequest.objects.create(
         owner=user,
-        endpoint="billing_keys.create",
+        endpoint=endpoint,
         key=KEY,
-        request_fingerprint=idempotency.fingerprint(GOOD_CARD),
+        request_fingerprint=idempotency.fingerprint(body),
         locked_until=timezone.now() - datetime.timedelta(seconds=seconds_ago),
         records=records or {},
     )
@@ -240,3 +242,140 @@ def test_the_records_a_request_creates_are_noted_on_its_claim(iamport, token_cli
 
     claim = IdempotentRequest.objects.get()
     assert claim.records == {"customer_uid": response.json()["customer_uid"]}
+
+
+# --- a dead claim whose request had taken a payment: answered from it, nothing sent again ------------
+
+PAY_NOW = {**GOOD_CARD, "pay_now": True}
+
+
+def made_before_crash(user, ledger, customer_uid: str) -> Payment:
+    """What a register-and-pay had recorded (pending key, ready payment) and done at i'mport before dying.
+
+    A ``customer_uid`` starting with ``cu_decline`` makes i'mport's payment a declined one.
+    """
+    key = BillingKey.objects.create(owner=user, customer_uid=customer_uid)
+    payment = Payment.objects.create(
+        merchant_uid="pay_made_before_crash",
+        billing_key=key,
+        owner=user,
+        amount=billing_settings.FIRST_PAYMENT_AMOUNT,
+        name=billing_settings.FIRST_PAYMENT_NAME,
+    )
+    ledger.customers.add(customer_uid)
+    ledger.add_paid(payment.merchant_uid, payment.amount, customer_uid)
+    return payment
+
+
+def onetime_calls(ledger) -> int:
+    return ledger.calls("POST", "/subscribe/payments/onetime")
+
+
+def test_a_dead_register_and_pay_whose_payment_went_through_answers_201_with_both(
+    iamport, ledger, token_client, user
+):
+    iamport.on_customer("GET")
+    payment = made_before_crash(user, ledger, "cu_paid_before_crash")
+    dead_claim(
+        user,
+        body=PAY_NOW,
+        records={"customer_uid": "cu_paid_before_crash", "merchant_uid": payment.merchant_uid},
+    )
+
+    response = post(token_client, body=PAY_NOW)
+
+    assert response.status_code == HTTPStatus.CREATED, response.json()
+    body = response.json()
+    assert (body["customer_uid"], body["status"]) == ("cu_paid_before_crash", BillingKey.Status.ACTIVE)
+    assert (body["payment"]["merchant_uid"], body["payment"]["status"]) == (payment.merchant_uid, "paid")
+    assert body["payment"]["amount"] == billing_settings.FIRST_PAYMENT_AMOUNT
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+    assert (issue_calls(iamport), onetime_calls(ledger)) == (0, 0)  # the card was never sent again
+    assert post(token_client, body=PAY_NOW).json() == body  # and that answer is kept
+
+
+def test_a_dead_register_and_pay_whose_payment_was_declined_answers_402_with_both(
+    iamport, ledger, token_client, user
+):
+    iamport.on_customer("GET")
+    payment = made_before_crash(user, ledger, "cu_decline_before_crash")
+    dead_claim(
+        user,
+        body=PAY_NOW,
+        records={"customer_uid": "cu_decline_before_crash", "merchant_uid": payment.merchant_uid},
+    )
+
+    response = post(token_client, body=PAY_NOW)
+
+    assert response.status_code == HTTPStatus.PAYMENT_REQUIRED
+    body = response.json()
+    assert body["error"] == "refused"
+    assert body["detail"] == DECLINE_REASON
+    assert (body["customer_uid"], body["merchant_uid"]) == ("cu_decline_before_crash", payment.merchant_uid)
+    assert body["billing_key"]["customer_uid"] == "cu_decline_before_crash"
+    assert (body["payment"]["merchant_uid"], body["payment"]["status"]) == (payment.merchant_uid, "failed")
+    assert (issue_calls(iamport), onetime_calls(ledger)) == (0, 0)
+
+
+def test_a_dead_register_and_pay_whose_payment_i_mport_has_not_settled_answers_504(
+    iamport, ledger, token_client, user
+):
+    iamport.on_customer("GET")
+    key = BillingKey.objects.create(owner=user, customer_uid="cu_paying_in_flight")
+    payment = Payment.objects.create(
+        merchant_uid="pay_in_flight", billing_key=key, owner=user, amount=9_900, name="Monthly plan"
+    )  # and i'mport has no trace of it yet: within the grace it may still be on its way
+    dead_claim(
+        user, body=PAY_NOW, records={"customer_uid": key.customer_uid, "merchant_uid": payment.merchant_uid}
+    )
+
+    response = post(token_client, body=PAY_NOW)
+
+    assert response.status_code == HTTPStatus.GATEWAY_TIMEOUT
+    assert (response.json()["error"], response.json()["merchant_uid"]) == ("outcome_unknown", "pay_in_flight")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.READY
+    assert onetime_calls(ledger) == 0
+
+
+def test_a_dead_registration_whose_key_i_mport_refused_answers_402(iamport, token_client, user):
+    BillingKey.objects.create(
+        owner=user,
+        customer_uid="cu_refused_before_crash",
+        status=BillingKey.Status.FAILED,
+        last_error_code=-1,
+        last_error_message="카드정보 인증에 실패하였습니다.",
+    )
+    dead_claim(user, records={"customer_uid": "cu_refused_before_crash"})
+
+    response = post(token_client)
+
+    assert response.status_code == HTTPStatus.PAYMENT_REQUIRED
+    body = response.json()
+    assert (body["error"], body["customer_uid"]) == ("refused", "cu_refused_before_crash")
+    assert body["iamport_message"] == "카드정보 인증에 실패하였습니다."
+    assert issue_calls(iamport) == 0
+
+
+def test_a_dead_charge_whose_payment_went_through_answers_201_from_it(
+    ledger, merchant_client, merchant, active_key
+):
+    body = {"customer_uid": "cu_1", "amount": 9_900, "name": "June"}
+    payment = Payment.objects.create(
+        merchant_uid="pay_charged_before_crash",
+        billing_key=active_key,
+        owner=active_key.owner,
+        amount=9_900,
+        name="June",
+    )
+    ledger.add_paid(payment.merchant_uid, 9_900)
+    dead_claim(
+        merchant, body=body, endpoint="payments.charge", records={"merchant_uid": payment.merchant_uid}
+    )
+
+    response = merchant_client.post("/api/v1/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    assert response.status_code == HTTPStatus.CREATED, response.json()
+    assert (response.json()["merchant_uid"], response.json()["status"]) == (payment.merchant_uid, "paid")
+    assert ledger.calls("POST", "/subscribe/payments/again") == 0
