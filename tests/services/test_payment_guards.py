@@ -11,7 +11,7 @@ import logging
 import pytest
 from django.utils import timezone
 
-from billing import services
+from billing import services, signals
 from billing.cards import CardDetails
 from billing.models import BillingKey, BillingKeyEvent, Payment
 from tests.support.cards import CARD_VALUES, DECLINING_CARD
@@ -367,3 +367,93 @@ def test_a_registration_that_timed_out_and_was_read_names_who_registered(user, i
 
     assert actors_of_events() == {merchant.pk}
     assert BillingKeyEvent.objects.count() == 2
+
+
+# --- a retry's claim, a refusal and a grace's end touch their own payment only ---------------------
+
+
+def never_received(key, merchant_uid: str, reason: str = "i'mport could not be reached") -> Payment:
+    """A charge that failed before reaching i'mport (503, refused connection): a retry may send it."""
+    return Payment.objects.create(
+        merchant_uid=merchant_uid,
+        billing_key=key,
+        owner=key.owner,
+        amount=5_000,
+        name="May",
+        status=Payment.Status.FAILED,
+        fail_reason=reason,
+        failed_at=timezone.now(),
+    )
+
+
+def test_a_retrys_claim_takes_back_its_own_payment_and_no_other(active_key, ledger):
+    mine = never_received(active_key, "pay_retried")
+    other = never_received(active_key, "pay_left_alone", reason="maintenance")
+
+    assert charge(active_key, merchant_uid="pay_retried").status == Payment.Status.PAID
+
+    other.refresh_from_db()
+    assert (other.status, other.fail_reason, other.failed_at is not None) == (
+        Payment.Status.FAILED,
+        "maintenance",
+        True,
+    )
+    assert list(ledger.payments) == [mine.merchant_uid]
+
+
+def test_a_retry_whose_answer_is_lost_is_unknown_not_the_old_failure(active_key, ledger):
+    """The claim turns the failed row back to ``ready`` with its failure cleared, so that a lost answer
+    makes it ``unknown`` (i'mport may have charged), never leaves it showing the old failure."""
+    never_received(active_key, "pay_retried")
+    # i'mport is read first (no trace of it: the retry may send), then the charge's answer is lost and
+    # i'mport cannot be read again to settle it.
+    ledger.fault(
+        "again", exc=READ_TIMEOUT, after=True, then=lambda: ledger.fault("find", exc=READ_TIMEOUT, times=2)
+    )
+
+    with pytest.raises(services.PaymentError) as raised:
+        charge(active_key, merchant_uid="pay_retried")
+
+    assert raised.value.outcome_unknown
+    payment = Payment.objects.get(merchant_uid="pay_retried")
+    assert (payment.status, payment.fail_reason, payment.failed_at) == (Payment.Status.UNKNOWN, "", None)
+    assert ledger.payments["pay_retried"]["status"] == "paid"  # what reconcile will find
+
+
+def test_a_refused_charge_fails_its_own_payment_not_one_in_flight(user, ledger, active_key):
+    in_flight = Payment.objects.create(
+        merchant_uid="pay_in_flight", billing_key=active_key, owner=user, amount=5_000, name="May"
+    )
+    unknown_there = BillingKey.objects.create(
+        owner=user, customer_uid="cu_unknown_at_iamport", status="active"
+    )
+
+    with pytest.raises(services.PaymentError):
+        charge(unknown_there)
+
+    in_flight.refresh_from_db()
+    assert (in_flight.status, in_flight.fail_reason) == (Payment.Status.READY, "")
+
+
+def test_the_end_of_the_grace_tells_the_host_once_that_the_payment_failed(
+    active_key, ledger, settings, django_capture_on_commit_callbacks
+):
+    told = []
+
+    def receiver(sender, instance, **kwargs):
+        told.append(instance.merchant_uid)
+
+    signals.payment_failed.connect(receiver)
+    try:
+        payment = lost_payment(
+            active_key, status="unknown", age_seconds=settings.BILLING["UNKNOWN_GRACE_SECONDS"] + 5
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            services.sync_payment(payment=payment, source=API)
+        assert told == ["pay_lost"]
+        with django_capture_on_commit_callbacks(execute=True):
+            services.sync_payment(payment=payment, source=API)  # already failed: nothing new to tell
+    finally:
+        signals.payment_failed.disconnect(receiver)
+
+    assert told == ["pay_lost"]
