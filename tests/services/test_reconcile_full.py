@@ -208,3 +208,95 @@ def test_a_multi_get_with_an_unreadable_item_falls_back_to_one_by_one(iamport, u
     bad.refresh_from_db()
     assert (good.status, bad.status) == (Status.ACTIVE, Status.ACTIVE)
     assert report.checked == 2
+
+
+# --- compare_with_iamport: the audit that changes nothing ------------------------------------------
+
+
+def charged_and_refunded(user) -> tuple[BillingKey, Payment]:
+    key = register(user)
+    payment = services.charge_billing_key(billing_key=key, amount=9_000, name="May", actor=user, source=API)
+    services.refund_payment(payment=payment, amount=4_000, reason="partial", actor=user, source=API)
+    return key, payment
+
+
+def test_records_made_through_the_services_equal_i_mports(sandbox, user):
+    charged_and_refunded(user)
+    Payment.objects.create(  # failed before reaching i'mport: nothing there, nothing to report
+        merchant_uid="pay_never_sent",
+        billing_key=BillingKey.objects.get(),
+        owner=user,
+        amount=1,
+        name="x",
+        status=Payment.Status.FAILED,
+    )
+
+    BillingKey.objects.create(owner=user, customer_uid="cu_never_registered", status=Status.FAILED)
+
+    assert services.compare_with_iamport() == []
+
+
+def test_the_audit_names_each_field_that_differs_and_changes_nothing(sandbox, user):
+    key, payment = charged_and_refunded(user)
+    BillingKey.objects.filter(pk=key.pk).update(card_name="신한카드")
+    Payment.objects.filter(pk=payment.pk).update(cancelled_amount=0, receipt_url="")
+    PaymentRefund.objects.all().delete()
+    masked = key.masked_card_number
+
+    differences = services.compare_with_iamport(batch_size=1)
+
+    card_name = get_client().get_billing_key(key.customer_uid).card_name
+    at_iamport = get_client().find_payment(payment.merchant_uid)
+    assert differences == [
+        f"billing key {key.customer_uid}: card_name is '신한카드' here, {card_name!r} at i'mport",
+        f"payment {payment.merchant_uid}: cancelled_amount is 0 here, 4000 at i'mport",
+        f"payment {payment.merchant_uid}: receipt_url is '' here, '{at_iamport.receipt_url}' at i'mport",
+        f"payment {payment.merchant_uid}: refunds differ (0 here, 1 at i'mport)",
+    ]
+    key.refresh_from_db()
+    assert (key.card_name, key.masked_card_number) == ("신한카드", masked)  # read-only
+    assert PaymentRefund.objects.count() == 0
+
+
+def test_the_audit_reports_records_one_side_lacks(sandbox, user):
+    gone = register(user)
+    get_client().delete_billing_key(gone.customer_uid)
+    refused_here = register(user)
+    BillingKey.objects.filter(pk=refused_here.pk).update(status=Status.FAILED)
+    Payment.objects.create(
+        merchant_uid="pay_sent_not_there", billing_key=refused_here, owner=user, amount=1, name="x"
+    )
+
+    differences = services.compare_with_iamport()
+
+    assert differences == [
+        f"billing key {gone.customer_uid}: status is active here, i'mport has no such key",
+        f"billing key {refused_here.customer_uid}: status is failed here, the key is registered at i'mport",
+        "payment pay_sent_not_there: status is ready here, i'mport has no such payment",
+    ]
+
+
+def test_the_audit_compares_refunds_by_content_not_count(sandbox, user):
+    _, payment = charged_and_refunded(user)
+    PaymentRefund.objects.update(amount=3_999)
+
+    assert services.compare_with_iamport() == [
+        f"payment {payment.merchant_uid}: refunds differ (1 here, 1 at i'mport)"
+    ]
+
+
+def test_a_failed_payment_i_mport_gave_an_imp_uid_but_no_longer_has_is_reported(sandbox, user):
+    key = register(user)
+    Payment.objects.create(
+        merchant_uid="pay_declined_vanished",
+        imp_uid="imp_vanished",
+        billing_key=key,
+        owner=user,
+        amount=1,
+        name="x",
+        status=Payment.Status.FAILED,
+    )
+
+    assert services.compare_with_iamport() == [
+        "payment pay_declined_vanished: status is failed here, i'mport has no such payment"
+    ]
