@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import time
@@ -114,6 +115,7 @@ def run(url: str, args) -> dict:
     from subscriptions.models import Renewal
     from tests.engine.harness import Engine, seed_due_subscriptions
     from tests.subscriptions.conftest import GOOD_CARD, card
+    from tests.support.sandbox_process import KEY, SECRET
 
     owner = get_user_model().objects.create_user("bench-owner", "bench@example.com", "pw-Bench-12345")
     key = billing_services.register_card(owner=owner, card=card(GOOD_CARD), source=BillingKeyEvent.Source.WEB)
@@ -129,6 +131,17 @@ def run(url: str, args) -> dict:
         IAMPORT_POOL_SIZE=str(args.concurrency),
         IAMPORT_READ_TIMEOUT=str(args.latency * 4 + 10),
     )
+    # Workers as production runs them: DEBUG off (Django then keeps no copy of each query, which cost the
+    # DEBUG workers measured before a few ms of CPU per renewal), the sandbox's credentials as real keys.
+    # (Workers run no system checks; the sweep, a management command, keeps DEBUG on: with it off, the
+    # check that refuses a plain-http API_URL would stop it, and the sandbox is served over http.)
+    as_in_production = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "localhost",
+        "IAMPORT_API_KEY": KEY,
+        "IAMPORT_API_SECRET": SECRET,
+    }
     stats = lambda: requests.get(url + "/__sandbox__/stats", timeout=30).json()["response"]["calls"]  # noqa: E731
     redis_client = __import__("redis").Redis.from_url(BROKER)
     phases = []
@@ -166,7 +179,8 @@ def run(url: str, args) -> dict:
         sandbox_cpu_before = cpu_seconds(sandbox) if sandbox else 0.0
         pg_cpu: dict[int, float] = {}
         procs = [
-            engine.start_worker(concurrency=args.concurrency, name=f"bench{workers}-") for _ in range(workers)
+            engine.start_worker(concurrency=args.concurrency, name=f"bench{workers}-", env=as_in_production)
+            for _ in range(workers)
         ]
         started = time.monotonic()
         samples = []

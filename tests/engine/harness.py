@@ -87,7 +87,10 @@ class Engine:
             self.env.pop(name, None)
         self.workers: list[subprocess.Popen] = []
 
-    def start_worker(self, concurrency: int = 50, name: str = "w") -> subprocess.Popen:
+    def start_worker(
+        self, concurrency: int = 50, name: str = "w", env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        """A worker with this engine's environment, and ``env`` over it."""
         log = open(self.logs / f"worker-{name}-{len(self.workers)}.log", "wb")  # noqa: SIM115 - kept open
         worker = subprocess.Popen(  # noqa: S603 - our own app with fixed arguments
             [
@@ -108,7 +111,7 @@ class Engine:
                 "INFO",
             ],
             cwd=PROJECT_ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
