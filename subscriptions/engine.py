@@ -21,13 +21,12 @@ import logging
 import secrets
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import calendar
+from . import calendar, conf
 from .models import Renewal, Subscription
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ LIVE_TO_ROLL = (Subscription.Status.TRIALING, Subscription.Status.ACTIVE)
 
 def queued_seconds() -> int:
     """How long a renewal sent to the broker is not sent again (at least the visibility timeout)."""
-    return settings.SUBSCRIPTION_QUEUED_SECONDS
+    return conf.setting("SUBSCRIPTION_QUEUED_SECONDS")
 
 
 @dataclasses.dataclass
@@ -54,7 +53,7 @@ class SweepLock:
     """One sweep at a time across every process: ``cache.add`` is ``SET NX EX`` on Redis."""
 
     def __init__(self, seconds: int | None = None):
-        self.seconds = seconds or settings.SUBSCRIPTION_SWEEP_LOCK_SECONDS
+        self.seconds = seconds or conf.setting("SUBSCRIPTION_SWEEP_LOCK_SECONDS")
         self.token = secrets.token_hex(8)
 
     def acquire(self) -> bool:
@@ -75,7 +74,7 @@ def sweep(*, now: datetime.datetime, batch: int | None = None, send=None) -> Swe
     ``send(renewal_ids, now)`` defaults to sending one Celery task per id; the report says what was done,
     or ``locked_out`` when another sweep holds the lock (this one then does nothing).
     """
-    batch = batch or settings.SUBSCRIPTION_SWEEP_BATCH
+    batch = batch or conf.setting("SUBSCRIPTION_SWEEP_BATCH")
     lock = SweepLock()
     if not lock.acquire():
         logger.info("sweep at %s: another sweep is running; nothing done", now.isoformat())

@@ -22,19 +22,18 @@ import logging
 import secrets
 
 import requests
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing import conf
+from billing import conf as billing_conf
 from billing import services as billing_services
 from billing.models import BillingKey, BillingKeyEvent, Payment
 from billing.signals import send_on_commit
 
-from . import calendar, signals
+from . import calendar, conf, signals
 from .models import Plan, Renewal, RenewalAttempt, Subscription
 
 logger = logging.getLogger(__name__)
@@ -273,7 +272,7 @@ def retry_now(*, renewal: Renewal, actor: AbstractBaseUser | None, now: datetime
 
 def sandbox_in_use() -> bool:
     """The built-in sandbox, or a served one (its published credentials): never a real i'mport."""
-    return conf.sandbox_in_use()
+    return billing_conf.sandbox_in_use()
 
 
 def engine_now() -> datetime.datetime:
@@ -423,7 +422,7 @@ def attempt_renewal(
     claimed = _unclaimed(
         Renewal.objects.filter(pk=renewal_id, status__in=Renewal.OPEN, next_attempt_at__lte=now), wall
     ).update(
-        claimed_until=wall + datetime.timedelta(seconds=settings.SUBSCRIPTION_CLAIM_SECONDS),
+        claimed_until=wall + datetime.timedelta(seconds=conf.setting("SUBSCRIPTION_CLAIM_SECONDS")),
         claim_token=token,
         queued_until=None,  # out of the broker: the next sweep may send it again when it is due again
     )
@@ -575,7 +574,7 @@ def _apply(subscription, renewal, attempt, payment, error, now) -> AttemptResult
         # i'mport was unreachable: nothing happened. The same attempt is sent again later.
         renewal.status = Renewal.Status.PENDING
         renewal.next_attempt_at = now + datetime.timedelta(
-            minutes=settings.SUBSCRIPTION_UNAVAILABLE_RETRY_MINUTES
+            minutes=conf.setting("SUBSCRIPTION_UNAVAILABLE_RETRY_MINUTES")
         )
         renewal.last_error = (payment.fail_reason or "i'mport unavailable")[:500]
         return AttemptResult(
@@ -622,7 +621,7 @@ def _after_failure(
         return AttemptResult(renewal, "declined")
     if renewal.dunning_started_at is None:
         renewal.dunning_started_at = now
-    days = settings.SUBSCRIPTION_RETRY_DAYS
+    days = conf.setting("SUBSCRIPTION_RETRY_DAYS")
     failures = renewal.attempts
     if failures > len(days) or not days:
         _exhaust(subscription, renewal, now)
@@ -650,7 +649,7 @@ def _exhaust(subscription, renewal, now, token: str | None = None) -> None:
     if token is not None:
         _release(renewal, token)
         renewal.save()
-    if subscription.is_live and settings.SUBSCRIPTION_CANCEL_AFTER_DUNNING:
+    if subscription.is_live and conf.setting("SUBSCRIPTION_CANCEL_AFTER_DUNNING"):
         subscription.status = Subscription.Status.CANCELLED
         subscription.cancelled_at = now
         subscription.ended_at = now

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from billing.conf import DEFAULT_RATES, DEFAULTS, TYPES, billing_settings
+from subscriptions.conf import DEFAULTS as SUBSCRIPTION_DEFAULTS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
@@ -72,4 +73,5 @@ def test_the_settings_reference_lists_exactly_the_keys_and_defaults_of_the_code(
     expected = {key: repr(value) for key, value in DEFAULTS.items() if key != "RATES"}
     expected["RATES"] = "DEFAULT_RATES"  # its own table, one row per throttle
     expected.update({scope: repr(rate) for scope, rate in DEFAULT_RATES.items()})
+    expected.update({name: repr(value) for name, value in SUBSCRIPTION_DEFAULTS.items()})
     assert documented() == expected

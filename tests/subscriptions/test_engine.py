@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from billing.logging_filters import redact
 from billing.models import Payment
-from subscriptions import services, tasks
+from subscriptions import conf, engine, services, tasks
 from subscriptions.models import Plan, Renewal, RenewalAttempt, Subscription
 from tests.subscriptions.conftest import FAILING_CARD, seoul
 
@@ -377,3 +377,24 @@ def test_a_renewals_log_line_keeps_its_merchant_uid_whatever_digits_its_uid_has(
     assert merchant_uid == f"sub{subscription.pk}_00000129_20270210_1"
     line = next(r.getMessage() for r in caplog.records if f"renewal {renewal.pk} " in r.getMessage())
     assert merchant_uid in redact(line)
+
+
+def test_a_host_that_sets_no_subscription_setting_runs_on_the_defaults(
+    user, plan, good_key, failing_key, ledger, settings
+):
+    """A merchant's project that installs the app sets none of the SUBSCRIPTION_* names: the engine, the
+    sweep and dunning run on the documented defaults (a failed renewal is retried a day later)."""
+    for name in conf.DEFAULTS:
+        if hasattr(settings, name):
+            delattr(settings, name)
+    subscription = subscribe(user, plan, good_key, seoul(2027, 1, 10, 12))
+    Subscription.objects.filter(pk=subscription.pk).update(billing_key=failing_key)
+
+    report = engine.sweep(now=seoul(2027, 2, 10, 12), send=lambda ids, now: None)
+    renewal = subscription.renewals.get(period_start=seoul(2027, 2, 10, 12))
+    result = services.attempt_renewal(renewal_id=renewal.pk, now=seoul(2027, 2, 10, 12))
+
+    assert report.opened == 1
+    assert result is not None and result.action == "retry_scheduled"
+    renewal.refresh_from_db()
+    assert renewal.next_attempt_at == seoul(2027, 2, 11, 12)  # SUBSCRIPTION_RETRY_DAYS[0] = 1 day
