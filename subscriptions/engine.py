@@ -4,10 +4,14 @@ The sweep (beat's ``subscriptions.tasks.sweep`` every minute, or ``renew_due --e
 
 1. takes a lock in the cache's Redis (``SET NX`` with an expiry), so two beats, or a beat and a command,
    never sweep at once;
-2. opens the periods that have begun, ``SUBSCRIPTION_SWEEP_BATCH`` subscriptions per transaction (keyset
-   pagination by id: every subscription once per sweep), the renewal rows created in bulk;
-3. walks the open renewals due by ``now`` by id (keyset pagination over a partial index of open rows),
-   marks each batch ``queued_until`` and sends one ``attempt_renewal`` task per id.
+2. walks the open renewals already due by ``now`` (retries, a lapsed lease, any a crashed sweep opened but
+   did not send) by id (keyset pagination over a partial index of open rows), marks each batch
+   ``queued_until`` and sends one ``attempt_renewal`` task per id;
+3. opens the periods that have begun, ``SUBSCRIPTION_SWEEP_BATCH`` subscriptions per transaction (keyset
+   pagination by id: every subscription once per sweep), the renewal rows created in bulk, and sends each
+   batch's renewals at once: on the first of the month the first charges start within a second, not after
+   every period of the run is open (about 20 minutes for a million). Walking the due renewals first means
+   none is sent twice by one sweep, whatever the lease.
 
 Memory stays bounded: one batch of ids at a time, whatever the number due. A renewal already in the broker
 (``queued_until`` in the future) is not sent again by the next sweep; a task lost with the broker (a Redis
@@ -81,17 +85,20 @@ def sweep(*, now: datetime.datetime, batch: int | None = None, send=None) -> Swe
         return SweepReport(locked_out=True)
     try:
         report = SweepReport()
-        for ids in _keyset(_to_roll_over(now), batch):
-            opened, ended = open_periods(ids, now)
-            report.opened += opened
-            report.ended += ended
-            report.batches += 1
-            lock.keep()
         for ids in _keyset(_due(now), batch):
             ids = _mark_queued(ids)
             (send or send_tasks)(ids, now)
             report.enqueued += len(ids)
             report.batches += 1
+            lock.keep()
+        for ids in _keyset(_to_roll_over(now), batch):
+            opened, ended, renewal_ids = open_periods(ids, now)
+            report.opened += opened
+            report.ended += ended
+            report.batches += 1
+            if renewal_ids:  # due now: a period begins where the last one ended, at or before ``now``
+                (send or send_tasks)(_mark_queued(renewal_ids), now)
+                report.enqueued += len(renewal_ids)
             lock.keep()
         logger.info(
             "sweep at %s: %d periods opened, %d subscriptions ended, %d renewals enqueued",
@@ -150,9 +157,12 @@ def _mark_queued(ids: list[int]) -> list[int]:
     return ids
 
 
-def open_periods(subscription_ids: list[int], now: datetime.datetime) -> tuple[int, int]:
+def open_periods(subscription_ids: list[int], now: datetime.datetime) -> tuple[int, int, list[int]]:
     """``services.roll_over`` for a batch, in one transaction: the next period's renewal for each live
     subscription whose period has ended, or its end when it was cancelled at period end.
+
+    Returns the periods opened, the subscriptions ended and the new renewals' ids (empty where the database
+    cannot return the ids of a bulk insert: the sweep's second walk sends those).
 
     Rows another process holds are skipped (PostgreSQL; SQLite's transactions do not overlap), and each
     subscription's period moves only from the end this transaction read: opened once, whoever runs.
@@ -201,7 +211,7 @@ def open_periods(subscription_ids: list[int], now: datetime.datetime) -> tuple[i
         ended = len(ending)
         Renewal.objects.bulk_create(renewals)
         opened = len(renewals)
-    return opened, ended
+    return opened, ended, [renewal.pk for renewal in renewals if renewal.pk is not None]
 
 
 def run_status(*, since: datetime.datetime, now: datetime.datetime | None = None) -> dict[str, int]:
