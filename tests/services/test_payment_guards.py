@@ -204,6 +204,7 @@ def test_a_key_i_mport_did_not_keep_after_the_decline_is_failed_with_the_reason(
     assert key.last_error_message == "The first payment was declined; i'mport did not keep the card."
     sync = key.events.get(action=BillingKeyEvent.Action.SYNC)
     assert sync.outcome == BillingKeyEvent.Outcome.SUCCEEDED  # a clear answer: the key is gone
+    assert (sync.iamport_code, sync.iamport_message) == (1, "존재하지 않습니다.")
 
 
 def test_a_key_unreadable_after_the_decline_is_unknown(user, ledger, iamport):
