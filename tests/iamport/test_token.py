@@ -20,7 +20,7 @@ from django.core.cache import cache
 
 from billing.iamport import get_client
 from billing.iamport.client import IamportClient
-from billing.iamport.errors import IamportAuthError
+from billing.iamport.errors import IamportAuthError, IamportError
 from billing.iamport.types import CardDetails
 from tests.support.iamport import CUSTOMER_PATH, customer_annotation, envelope
 from tests.support.sandbox_process import PROJECT_ROOT
@@ -83,6 +83,40 @@ def test_a_401_is_answered_by_resending_with_the_new_token(iamport, method):
     assert sent == ["Bearer token-1", "Bearer token-2"]
     assert tokens.issued == ["token-1", "token-2"]
     assert cache.get(client._token_cache_key) == "token-2"
+
+
+def test_a_refresh_that_fails_leaves_the_client_able_to_fetch_on_its_next_call(iamport):
+    """A 401, then i'mport's token endpoint down: that call fails, and the next one fetches a token again."""
+    answers = iter(
+        [
+            (HTTPStatus.OK, "token-1"),
+            (HTTPStatus.SERVICE_UNAVAILABLE, None),  # the refresh after the 401
+            (HTTPStatus.OK, "token-2"),
+        ]
+    )
+
+    def get_token(request):
+        status, token = next(answers)
+        now = int(time.time())
+        if token is None:
+            return status, {}, json.dumps(envelope(code=-1, message="down"))
+        return status, {}, json.dumps(envelope({"access_token": token, "now": now, "expired_at": now + 1800}))
+
+    def read(request):
+        if request.headers["Authorization"] != "Bearer token-2":
+            return HTTPStatus.UNAUTHORIZED, {}, json.dumps(envelope(code=-1, message="Unauthorized"))
+        return HTTPStatus.OK, {}, json.dumps(envelope(customer_annotation("cu_1")))
+
+    iamport.mock.upsert(
+        responses.CallbackResponse("POST", iamport.base_url + "/users/getToken", callback=get_token)
+    )
+    iamport.mock.upsert(responses.CallbackResponse("GET", CUSTOMER_PATH, callback=read))
+    client = get_client()
+
+    with pytest.raises(IamportError):
+        client.get_billing_key("cu_1")  # token-1 refused, and no new token to be had
+
+    assert client.get_billing_key("cu_1").customer_uid == "cu_1"  # fetched token-2 and read with it
 
 
 def test_a_write_refused_twice_is_sent_twice_only(iamport):
