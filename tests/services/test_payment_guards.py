@@ -244,6 +244,27 @@ def test_register_and_pay_mirrors_the_key_from_the_payment_answer(user, ledger):
     assert key.synced_at is not None
 
 
+@pytest.mark.parametrize("card_type", [2, -1, "1", True, None], ids=["2", "-1", "string", "bool", "none"])
+def test_register_and_pay_keeps_no_card_type_i_mport_did_not_say_clearly(user, ledger, card_type):
+    ledger.card_type = card_type
+    card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, _ = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    key.refresh_from_db()
+    assert (key.status, key.card_type) == (BillingKey.Status.ACTIVE, None)
+
+
+def test_register_and_pay_keeps_a_check_card_as_such(user, ledger):
+    ledger.card_type = 1
+    card = CardDetails(number="4242-4242-4242-4242", expiry="2030-12", birth="900101", pwd_2digit="12")
+
+    key, _ = services.register_card_and_pay(owner=user, card=card, source=API)
+
+    key.refresh_from_db()
+    assert key.card_type == BillingKey.CardType.CHECK
+
+
 def test_register_and_pay_sends_the_merchants_plan_and_records_who_asked(user, ledger, iamport, settings):
     settings.BILLING = {**settings.BILLING, "FIRST_PAYMENT_AMOUNT": 12_300, "FIRST_PAYMENT_NAME": "Plan A"}
     settings.BILLING = {**settings.BILLING, "PG": "nice.nictest04m"}

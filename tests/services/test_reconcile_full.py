@@ -300,3 +300,17 @@ def test_a_failed_payment_i_mport_gave_an_imp_uid_but_no_longer_has_is_reported(
     assert services.compare_with_iamport() == [
         "payment pay_declined_vanished: status is failed here, i'mport has no such payment"
     ]
+
+
+def test_the_full_pass_mirrors_a_key_i_mport_has_and_reports_it(sandbox, user):
+    key = register(user)  # made at i'mport; here its registration timed out and the card name is not known
+    BillingKey.objects.filter(pk=key.pk).update(status=Status.UNKNOWN, card_name="", masked_card_number="")
+
+    report = full()
+
+    key.refresh_from_db()
+    answer = get_client().get_billing_key(key.customer_uid)
+    assert (key.status, key.card_name) == (Status.ACTIVE, answer.card_name)
+    assert key.masked_card_number.endswith(answer.card_number[-4:])
+    assert report.changes == [f"billing key {key.customer_uid}: unknown -> active"]
+    assert key.events.filter(action=BillingKeyEvent.Action.SYNC).count() == 1

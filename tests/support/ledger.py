@@ -67,6 +67,7 @@ class PaymentsAtIamport:
     faults: dict[str, Fault] = field(default_factory=dict)
     counter: int = 0
     card_number: str = "424242******4242"  # as i'mport masks it; a test may make it answer unmasked
+    card_type: Any = 0  # 0 credit, 1 check; a test may make it answer something else
     gates: dict[str, Gate] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)  # i'mport handles one call at a time
     local: threading.local = field(default_factory=threading.local)
@@ -233,7 +234,7 @@ class PaymentsAtIamport:
             "card_name": "국민KB카드",
             "card_code": "381",
             "card_number": self.card_number,
-            "card_type": 0,
+            "card_type": self.card_type,
             "pg_provider": "nice",
             "pg_tid": f"tid_{self.counter}",
             "paid_at": 0 if declined else now,
