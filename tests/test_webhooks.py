@@ -240,3 +240,55 @@ def test_a_rejection_says_why(client, unknown_payment, paid_payment, ledger):
     assert (
         WebhookDelivery.objects.get().detail == "i'mport says this imp_uid belongs to another merchant_uid."
     )
+
+
+# --- every delivery is recorded with its result, its reason and the payment it concerned ----------
+
+
+def test_each_outcome_is_recorded_with_its_reason_and_payment(client, unknown_payment, paid_payment, ledger):
+    """What support reads in the admin: one row per delivery, saying what was done and why."""
+    timed_out = body_for(ledger, "pay_timed_out")
+    deliveries = [
+        (
+            {"imp_uid": "imp_999999999999", "merchant_uid": "pay_timed_out", "status": "paid"},
+            "i'mport has no payment with this imp_uid.",
+        ),
+        ({**timed_out, "amount": 100}, "The body claims 100 won; i'mport says 9900 won."),
+        (timed_out, "Now paid."),
+        (timed_out, "An identical notification was already read: paid."),
+        ({**timed_out, "imp_uid": paid_payment.imp_uid}, "The imp_uid is not this payment's."),
+        (
+            {"imp_uid": "imp_1", "merchant_uid": "pay_not_ours", "status": "paid"},
+            "No local payment has this merchant_uid.",
+        ),
+    ]
+
+    for body, _ in deliveries:
+        deliver(client, body)
+
+    recorded = list(
+        WebhookDelivery.objects.order_by("id").values_list("result", "detail", "payment__merchant_uid")
+    )
+    assert [(result, merchant_uid) for result, _, merchant_uid in recorded] == [
+        (Result.REJECTED, "pay_timed_out"),
+        (Result.REJECTED, "pay_timed_out"),
+        (Result.PROCESSED, "pay_timed_out"),
+        (Result.DUPLICATE, "pay_timed_out"),
+        (Result.REJECTED, "pay_timed_out"),
+        (Result.IGNORED, None),
+    ]
+    assert [detail for _, detail, _ in recorded] == [expected for _, expected in deliveries]
+
+
+def test_a_delivery_i_mport_could_not_be_read_for_names_the_error_and_the_payment(
+    client, unknown_payment, ledger
+):
+    ledger.fault("get", status=503, body=envelope(code=-1, message="down"))
+
+    deliver(client, body_for(ledger, "pay_timed_out"))
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.result, delivery.payment) == (Result.FAILED, unknown_payment)
+    assert delivery.detail == "i'mport could not be read (IamportUnavailable)."
+    event = unknown_payment.billing_key.events.get()
+    assert (event.source, event.iamport_message) == ("webhook", "down")
