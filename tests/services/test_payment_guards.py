@@ -479,3 +479,17 @@ def test_the_end_of_the_grace_tells_the_host_once_that_the_payment_failed(
         signals.payment_failed.disconnect(receiver)
 
     assert told == ["pay_lost"]
+
+
+def test_a_retry_of_a_declined_charge_answers_from_the_record_without_reading_or_charging(
+    declining_key, ledger
+):
+    declined = charge(declining_key, merchant_uid="pay_declined_once")
+    assert (declined.status, bool(declined.imp_uid)) == (Payment.Status.FAILED, True)
+    reads_before = ledger.calls("GET", "/payments/")
+
+    again = charge(declining_key, merchant_uid="pay_declined_once")
+
+    assert (again.pk, again.status) == (declined.pk, Payment.Status.FAILED)
+    assert ledger.calls("GET", "/payments/") == reads_before  # i'mport's decline is final: nothing to read
+    assert ledger.calls("POST", "/subscribe/payments/again") == 1

@@ -314,3 +314,31 @@ def test_the_full_pass_mirrors_a_key_i_mport_has_and_reports_it(sandbox, user):
     assert key.masked_card_number.endswith(answer.card_number[-4:])
     assert report.changes == [f"billing key {key.customer_uid}: unknown -> active"]
     assert key.events.filter(action=BillingKeyEvent.Action.SYNC).count() == 1
+
+
+def test_a_multi_get_that_fails_for_one_batch_does_not_stop_the_next_batches(iamport, user):
+    first = BillingKey.objects.create(owner=user, customer_uid="cu_first", status=Status.UNKNOWN)
+    second = BillingKey.objects.create(owner=user, customer_uid="cu_second", status=Status.UNKNOWN)
+    multi_gets = []
+
+    def multi_get(request):
+        multi_gets.append(request.url)
+        if len(multi_gets) == 1:
+            return (503, {"Content-Type": "application/json"}, json.dumps(envelope(code=-1, message="busy")))
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps(envelope([customer_annotation("cu_second")])),
+        )
+
+    iamport.mock.upsert(
+        responses.CallbackResponse("GET", "https://api.iamport.kr/subscribe/customers", callback=multi_get)
+    )
+    iamport.on_customer("GET")  # the first batch, read key by key
+
+    report = full(batch_size=1)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (Status.ACTIVE, Status.ACTIVE)
+    assert report.checked == 2
