@@ -250,9 +250,8 @@ PAY_NOW = {**GOOD_CARD, "pay_now": True}
 
 
 def made_before_crash(user, ledger, customer_uid: str) -> Payment:
-    """What a register-and-pay had recorded (pending key, ready payment) and done at i'mport before dying.
-
-    A ``customer_uid`` starting with ``cu_decline`` makes i'mport's payment a declined one.
+    """What a register-and-pay had recorded (pending key, ready payment) and done at i'mport before dying,
+    and its dead claim. A ``customer_uid`` starting with ``cu_decline`` makes i'mport's payment declined.
     """
     key = BillingKey.objects.create(owner=user, customer_uid=customer_uid)
     payment = Payment.objects.create(
@@ -264,6 +263,9 @@ def made_before_crash(user, ledger, customer_uid: str) -> Payment:
     )
     ledger.customers.add(customer_uid)
     ledger.add_paid(payment.merchant_uid, payment.amount, customer_uid)
+    dead_claim(
+        user, body=PAY_NOW, records={"customer_uid": customer_uid, "merchant_uid": payment.merchant_uid}
+    )
     return payment
 
 
@@ -276,11 +278,6 @@ def test_a_dead_register_and_pay_whose_payment_went_through_answers_201_with_bot
 ):
     iamport.on_customer("GET")
     payment = made_before_crash(user, ledger, "cu_paid_before_crash")
-    dead_claim(
-        user,
-        body=PAY_NOW,
-        records={"customer_uid": "cu_paid_before_crash", "merchant_uid": payment.merchant_uid},
-    )
 
     response = post(token_client, body=PAY_NOW)
 
@@ -300,11 +297,6 @@ def test_a_dead_register_and_pay_whose_payment_was_declined_answers_402_with_bot
 ):
     iamport.on_customer("GET")
     payment = made_before_crash(user, ledger, "cu_decline_before_crash")
-    dead_claim(
-        user,
-        body=PAY_NOW,
-        records={"customer_uid": "cu_decline_before_crash", "merchant_uid": payment.merchant_uid},
-    )
 
     response = post(token_client, body=PAY_NOW)
 
