@@ -1,9 +1,11 @@
 """The i'mport notification endpoint: never trusts the body, idempotent, every delivery recorded."""
 
+import datetime
 import json
 from http import HTTPStatus
 
 import pytest
+from django.utils import timezone
 
 from billing.models import Payment, WebhookDelivery
 from tests.support.iamport import envelope
@@ -292,3 +294,40 @@ def test_a_delivery_i_mport_could_not_be_read_for_names_the_error_and_the_paymen
     assert delivery.detail == "i'mport could not be read (IamportUnavailable)."
     event = unknown_payment.billing_key.events.get()
     assert (event.source, event.iamport_message) == ("webhook", "down")
+
+
+def earlier_delivery(payment, body, result, *, minutes_ago=0):
+    delivery = WebhookDelivery.objects.create(
+        imp_uid=body["imp_uid"], merchant_uid=payment.merchant_uid, payment=payment, body=body, result=result
+    )
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        received_at=timezone.now() - datetime.timedelta(minutes=minutes_ago)
+    )
+
+
+def test_a_repeat_for_a_payment_still_unsettled_is_read_not_skipped(client, unknown_payment, ledger):
+    body = body_for(ledger, "pay_timed_out")
+    Payment.objects.filter(pk=unknown_payment.pk).update(imp_uid=body["imp_uid"])  # known, not yet settled
+    earlier_delivery(unknown_payment, body, Result.DUPLICATE)
+
+    assert deliver(client, body).json()["result"] == "processed"
+    unknown_payment.refresh_from_db()
+    assert unknown_payment.status == Payment.Status.PAID
+
+
+@pytest.mark.parametrize(
+    ("result", "minutes_ago"),
+    [(Result.REJECTED, 0), (Result.FAILED, 0), (Result.PROCESSED, 11)],
+    ids=["after a rejected one", "after a failed read", "after the repeat window"],
+)
+def test_an_identical_delivery_is_read_again_unless_one_was_just_acted_on(
+    client, paid_payment, ledger, result, minutes_ago
+):
+    body = {"imp_uid": paid_payment.imp_uid, "merchant_uid": paid_payment.merchant_uid, "status": "paid"}
+    earlier_delivery(paid_payment, body, result, minutes_ago=minutes_ago)
+    reads = ledger.calls("GET", "/payments/")
+
+    deliver(client, body)
+
+    assert ledger.calls("GET", "/payments/") == reads + 1  # read again: not skipped as a repeat
+    assert WebhookDelivery.objects.latest("id").detail != "An identical notification was already read: paid."
