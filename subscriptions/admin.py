@@ -3,6 +3,7 @@
 import datetime
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,16 @@ from billing.admin.base import SelectedIdsMixin
 
 from . import services
 from .models import Plan, Renewal, RenewalAttempt, Subscription
+
+
+def owner_search_fields(path: str) -> list[str]:
+    """The owner's login field and email, under ``path``: the host's user model may have no ``username``."""
+    user_model = get_user_model()
+    fields = [f"{path}__{user_model.USERNAME_FIELD}"]
+    email = user_model.get_email_field_name()
+    if email != user_model.USERNAME_FIELD and any(f.name == email for f in user_model._meta.get_fields()):
+        fields.append(f"{path}__{email}")
+    return fields
 
 
 @admin.register(Plan)
@@ -63,7 +74,11 @@ class SubscriptionAdmin(SelectedIdsMixin, admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", NextChargeFilter, "plan"]
-    search_fields = ["owner__username", "owner__email", "billing_key__customer_uid"]
+    search_fields = ["billing_key__customer_uid"]  # and the owner's fields: get_search_fields
+
+    def get_search_fields(self, request):
+        return [*owner_search_fields("owner"), *self.search_fields]
+
     list_select_related = ["owner", "plan"]
     readonly_fields = [field.name for field in Subscription._meta.fields]
     inlines = [RenewalInline]
@@ -112,7 +127,11 @@ class AttemptInline(admin.TabularInline):
 class RenewalAdmin(SelectedIdsMixin, admin.ModelAdmin):
     list_display = ["id", "subscription", "period_start", "amount", "status", "attempts", "next_attempt_at"]
     list_filter = ["status", "decline"]
-    search_fields = ["subscription__owner__username", "attempt_set__merchant_uid"]
+    search_fields = ["attempt_set__merchant_uid"]  # and the owner's fields: get_search_fields
+
+    def get_search_fields(self, request):
+        return [*owner_search_fields("subscription__owner"), *self.search_fields]
+
     list_select_related = ["subscription"]
     readonly_fields = [field.name for field in Renewal._meta.fields]
     inlines = [AttemptInline]

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from billing.iamport import get_client
 from billing.models import BillingKeyEvent, Payment
+from subscriptions import services
 from subscriptions.models import Plan, Renewal, Subscription
 from tests.subscriptions.conftest import FAILING_CARD, GOOD_CARD
 
@@ -61,8 +62,6 @@ def test_a_declined_first_payment_says_so_and_leaves_no_live_subscription(custom
 
 
 def test_another_customers_subscription_cannot_be_changed(client, other_user, plan, register, ledger):
-    from subscriptions import services
-
     theirs = services.subscribe(owner=other_user, plan=plan, billing_key=register(other_user), source="web")
     client.force_login(type(other_user).objects.create_user("eve", "eve@example.com", "pw-Test-12345"))
 
@@ -76,8 +75,6 @@ def test_another_customers_subscription_cannot_be_changed(client, other_user, pl
 def test_admin_retry_now_is_recorded_with_the_staff_member(
     client, admin_user, user, plan, good_key, register, ledger
 ):
-    from subscriptions import services
-
     subscription = services.subscribe(owner=user, plan=plan, billing_key=good_key, source="web")
     failing = register(user, FAILING_CARD)
     services.change_card(subscription=subscription, billing_key=failing, actor=user, source="web")
@@ -98,8 +95,6 @@ def test_admin_retry_now_is_recorded_with_the_staff_member(
 
 
 def test_admin_cancel_needs_its_permission(client, django_user_model, user, plan, good_key, ledger):
-    from subscriptions import services
-
     subscription = services.subscribe(owner=user, plan=plan, billing_key=good_key, source="web")
     staff = django_user_model.objects.create_user("support", "s@example.com", "pw-Test-12345", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_subscription"))
@@ -150,8 +145,6 @@ def korean_client(user) -> Client:
 
 
 def subscribed(user, plan, key):
-    from subscriptions import services
-
     return services.subscribe(owner=user, plan=plan, billing_key=key, source="web")
 
 
@@ -194,7 +187,6 @@ def test_the_subscriptions_page_in_korean_with_badges_and_dates(korean_client, u
 
 def test_a_cancelled_subscription_reads_cancelled_not_refunded(korean_client, user, plan, good_key):
     # billing's catalogue, consulted first, says "Cancelled" of a refunded payment (환불됨).
-    from subscriptions import services
 
     services.cancel(subscription=subscribed(user, plan, good_key), at_period_end=False, actor=user)
 
@@ -292,8 +284,6 @@ def test_payments_unavailable_at_the_first_charge_is_not_called_a_decline(korean
 
 
 def test_a_past_due_subscription_says_what_to_do(korean_client, user, plan, good_key, register, ledger):
-    from subscriptions import services
-
     subscription = subscribed(user, plan, good_key)
     services.change_card(
         subscription=subscription, billing_key=register(user, FAILING_CARD), actor=user, source="web"
@@ -336,3 +326,26 @@ def test_a_new_card_on_the_plans_page_passes_the_card_testing_throttles(
     assert GOOD_CARD not in second.text
     assert int(second["Retry-After"]) > 0
     assert BillingKeyEvent.objects.filter(action=BillingKeyEvent.Action.ISSUE).count() == 1
+
+
+def test_the_admin_finds_subscriptions_and_renewals_by_the_owners_login_or_email(
+    client, admin_user, user, other_user, plan, good_key, ledger
+):
+    subscription = services.subscribe(owner=user, plan=plan, billing_key=good_key, source="web")
+    client.force_login(admin_user)
+
+    for term in (user.get_username(), user.email.upper()):
+        subscriptions = (
+            client.get("/admin/subscriptions/subscription/", {"q": term}).context["cl"].result_list
+        )
+        renewals = client.get("/admin/subscriptions/renewal/", {"q": term}).context["cl"].result_list
+        assert [s.pk for s in subscriptions] == [subscription.pk]
+        assert [r.subscription_id for r in renewals] == [subscription.pk]
+    assert (
+        list(
+            client.get("/admin/subscriptions/subscription/", {"q": other_user.email})
+            .context["cl"]
+            .result_list
+        )
+        == []
+    )
