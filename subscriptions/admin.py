@@ -3,24 +3,14 @@
 import datetime
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.base import SelectedIdsMixin
+from billing.admin.base import SelectedIdsMixin, owners_matching
 
 from . import services
 from .models import Plan, Renewal, RenewalAttempt, Subscription
-
-
-def owner_search_fields(path: str) -> list[str]:
-    """The owner's login field and email, under ``path``: the host's user model may have no ``username``."""
-    user_model = get_user_model()
-    fields = [f"{path}__{user_model.USERNAME_FIELD}"]
-    email = user_model.get_email_field_name()
-    if email != user_model.USERNAME_FIELD and any(f.name == email for f in user_model._meta.get_fields()):
-        fields.append(f"{path}__{email}")
-    return fields
 
 
 @admin.register(Plan)
@@ -74,10 +64,16 @@ class SubscriptionAdmin(SelectedIdsMixin, admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", NextChargeFilter, "plan"]
-    search_fields = ["billing_key__customer_uid"]  # and the owner's fields: get_search_fields
+    search_fields = ["=billing_key__customer_uid"]  # shows the search box; get_search_results does the work
+    search_help_text = _("An exact customer_uid, owner login or owner email address (any case).")
 
-    def get_search_fields(self, request):
-        return [*owner_search_fields("owner"), *self.search_fields]
+    def get_search_results(self, request, queryset, search_term):
+        """As billing's admin: exact ids and the owner by the host's login field or email, index lookups."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(billing_key__customer_uid=term) | Q(owner_id__in=owners_matching(term))
+        return queryset.filter(match), False
 
     list_select_related = ["owner", "plan"]
     readonly_fields = [field.name for field in Subscription._meta.fields]
@@ -127,10 +123,16 @@ class AttemptInline(admin.TabularInline):
 class RenewalAdmin(SelectedIdsMixin, admin.ModelAdmin):
     list_display = ["id", "subscription", "period_start", "amount", "status", "attempts", "next_attempt_at"]
     list_filter = ["status", "decline"]
-    search_fields = ["attempt_set__merchant_uid"]  # and the owner's fields: get_search_fields
+    search_fields = ["=attempt_set__merchant_uid"]  # shows the search box; get_search_results does the work
+    search_help_text = _("An exact attempt merchant_uid, owner login or owner email address (any case).")
 
-    def get_search_fields(self, request):
-        return [*owner_search_fields("subscription__owner"), *self.search_fields]
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        attempted = RenewalAttempt.objects.filter(merchant_uid=term).values("renewal_id")
+        match = Q(pk__in=attempted) | Q(subscription__owner_id__in=owners_matching(term))
+        return queryset.filter(match), False
 
     list_select_related = ["subscription"]
     readonly_fields = [field.name for field in Renewal._meta.fields]

@@ -328,24 +328,19 @@ def test_a_new_card_on_the_plans_page_passes_the_card_testing_throttles(
     assert BillingKeyEvent.objects.filter(action=BillingKeyEvent.Action.ISSUE).count() == 1
 
 
-def test_the_admin_finds_subscriptions_and_renewals_by_the_owners_login_or_email(
+def test_the_admin_finds_subscriptions_and_renewals_by_the_owners_login_or_email_or_their_ids(
     client, admin_user, user, other_user, plan, good_key, ledger
 ):
+    """Exact lookups by the host's login field and email (any case), as billing's admin searches."""
     subscription = services.subscribe(owner=user, plan=plan, billing_key=good_key, source="web")
+    merchant_uid = subscription.renewals.get().attempt_set.get().merchant_uid
     client.force_login(admin_user)
 
-    for term in (user.get_username(), user.email.upper()):
-        subscriptions = (
-            client.get("/admin/subscriptions/subscription/", {"q": term}).context["cl"].result_list
-        )
-        renewals = client.get("/admin/subscriptions/renewal/", {"q": term}).context["cl"].result_list
-        assert [s.pk for s in subscriptions] == [subscription.pk]
-        assert [r.subscription_id for r in renewals] == [subscription.pk]
-    assert (
-        list(
-            client.get("/admin/subscriptions/subscription/", {"q": other_user.email})
-            .context["cl"]
-            .result_list
-        )
-        == []
-    )
+    def found(admin_path: str, term: str) -> list:
+        return list(client.get(f"/admin/subscriptions/{admin_path}/", {"q": term}).context["cl"].result_list)
+
+    for term in (user.get_username(), user.email.upper(), good_key.customer_uid):
+        assert [s.pk for s in found("subscription", term)] == [subscription.pk]
+    for term in (user.get_username(), user.email.upper(), merchant_uid):
+        assert [r.subscription_id for r in found("renewal", term)] == [subscription.pk]
+    assert found("subscription", other_user.email) == found("renewal", user.email[:-1]) == []
