@@ -86,6 +86,7 @@ class Engine:
         for name in ("IAMPORT_API_KEY", "IAMPORT_API_SECRET", "DJANGO_SETTINGS_MODULE"):
             self.env.pop(name, None)
         self.workers: list[subprocess.Popen] = []
+        self.started: dict[int, tuple] = {}  # pid -> the arguments it was started with (to restart it)
 
     def start_worker(
         self, concurrency: int = 50, name: str = "w", env: dict[str, str] | None = None
@@ -117,6 +118,7 @@ class Engine:
             start_new_session=True,
         )
         self.workers.append(worker)
+        self.started[worker.pid] = (concurrency, name, env)
         return worker
 
     def kill(self, worker: subprocess.Popen) -> None:
@@ -148,15 +150,27 @@ class Engine:
         answer = requests.get(self.sandbox_url + "/__sandbox__/stats", timeout=10)
         return answer.json()["response"]["calls"].get(CHARGE_ROUTE, 0)
 
-    def wait_until_settled(self, expected_paid: int, *, limit: float, sweep_every: float = 3.0) -> None:
+    def wait_until_settled(
+        self, expected_paid: int, *, limit: float, sweep_every: float = 3.0, supervise: bool = False
+    ) -> int:
         """Until every renewal is paid, sweeping every few seconds as beat would (what it re-sends after a
-        lapsed claim or lease is how lost work comes back)."""
+        lapsed claim or lease is how lost work comes back). Returns the workers restarted.
+
+        A worker that exits on its own fails the test, unless ``supervise``: then it is started again, as
+        systemd or Kubernetes would (docs/engine.md: a Celery worker can exit when its broker goes away).
+        """
         deadline = time.monotonic() + limit
+        restarted = 0
         while time.monotonic() < deadline:
             if Renewal.objects.filter(status=Renewal.Status.PAID).count() >= expected_paid:
-                return
-            for worker in self.workers:
-                assert worker.poll() is None or worker.returncode == -signal.SIGKILL, "a worker exited"
+                return restarted
+            for worker in list(self.workers):
+                if worker.poll() is None or worker.returncode == -signal.SIGKILL:
+                    continue
+                assert supervise, f"a worker exited ({worker.returncode})"
+                self.workers.remove(worker)
+                self.start_worker(*self.started[worker.pid])
+                restarted += 1
             self.sweep()
             time.sleep(sweep_every)  # beat's period, shortened
         counts = {s: Renewal.objects.filter(status=s).count() for s in Renewal.Status.values}
